@@ -1,0 +1,95 @@
+# timewarp: `make` builds build/timewarp and build/libtimewarp.so, `make check` runs
+# every test, `make check-sanitize` runs them again under ASan/UBSan.
+
+CC ?= gcc
+PREFIX ?= /usr/local
+BUILD ?= build
+CFLAGS ?= -O2 -g
+# SAN=1: the CLI, the control library and the unit tests under AddressSanitizer
+# and UBSan; the preload library under UBSan in trap mode (it is loaded into
+# programs that have no sanitizer runtime).
+SAN ?=
+
+WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+	-Wformat=2 -Wformat-nonliteral -Wpointer-arith -Wundef
+BASE := -std=gnu11 -D_GNU_SOURCE -fPIC -Iinclude -Isrc/engine -Isrc/control $(WARN) $(CFLAGS)
+# The engine runs where no libc may be called (DESIGN section 4).
+ENGINE := -ffreestanding -fno-builtin -fno-stack-protector -fno-plt
+
+ifeq ($(SAN),1)
+HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+GUEST_SAN := -fsanitize=undefined -fsanitize-undefined-trap-on-error
+endif
+
+ENGINE_SRC := $(wildcard src/engine/*.c)
+CONTROL_SRC := $(wildcard src/control/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+PRELOAD_SRC := $(wildcard src/preload/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+HEADERS := $(wildcard include/*.h src/*/*.h tests/unit/*.h)
+
+# Two object sets: "host" objects for the CLI and tests, "guest" objects for the
+# library that is loaded into other people's programs (hidden visibility).
+hobj = $(patsubst src/%.c,$(BUILD)/host/%.o,$(1))
+gobj = $(patsubst src/%.c,$(BUILD)/guest/%.o,$(1))
+
+CONTROL_LIB := $(BUILD)/libtimewarp-control.a
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+all: $(BUILD)/timewarp $(BUILD)/libtimewarp.so
+
+$(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(ENGINE) $(HOST_SAN) -c $< -o $@
+$(BUILD)/guest/engine/%.o: src/engine/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(ENGINE) -fvisibility=hidden $(GUEST_SAN) -c $< -o $@
+$(BUILD)/host/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
+$(BUILD)/guest/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -fvisibility=hidden $(GUEST_SAN) -c $< -o $@
+
+$(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CONTROL_LIB)
+	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
+
+# Exports exactly the interposed entry points (marked TW_EXPORT).
+$(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(ENGINE_SRC) $(CONTROL_SRC))
+	$(CC) $(BASE) $(GUEST_SAN) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
+		-o $@ $^ -ldl -lpthread
+
+$(BUILD)/tests/%: tests/unit/%.c $(CONTROL_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(HOST_SAN) -o $@ $< $(CONTROL_LIB) -lpthread
+
+# The engine must stand alone (DESIGN section 4): its objects linked on their own
+# need no symbol from outside and no load-time relocation.
+engine-check: $(call gobj,$(ENGINE_SRC))
+	@ld -shared --no-undefined -o $(BUILD)/engine-alone.so $^
+	@if readelf -rW $(BUILD)/engine-alone.so | grep -q R_X86_64; then \
+		echo "engine needs load-time relocations:"; readelf -rW $(BUILD)/engine-alone.so; exit 1; fi
+	@echo "engine-check: freestanding, no load-time relocations"
+
+check: all $(UNITS) engine-check
+	TW_BUILD=$(abspath $(BUILD)) prove -f tests/*.t
+
+check-sanitize:
+	$(MAKE) BUILD=build/sanitize SAN=1 check
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/timewarp
+	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(PREFIX)/bin/timewarp
+	install -m 644 $(BUILD)/libtimewarp.so $(CONTROL_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/timewarp.h src/engine/clockmath.h src/engine/page.h \
+		$(DESTDIR)$(PREFIX)/include/timewarp/
+
+clean:
+	rm -rf build
+
+.PHONY: all check check-sanitize engine-check install clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,112 @@
+/* timewarp control library: create, open, change and inspect time namespaces.
+ *
+ * The `timewarp` CLI is a thin layer over this header; a C test harness can use
+ * it the same way to drive time directly (link build/libtimewarp-control.a).
+ *
+ * Conventions: functions return 0 (or a count) on success and -errno on failure;
+ * they never print and never exit.  Parsers also return a short reason through
+ * `why` for the caller's message.  All times are nanoseconds in int64_t; rates
+ * are Q32.32 fixed point (TW_RATE_ONE is 1.0).
+ *
+ *     struct tw_change c = { .what = TW_CH_AT, .at = 2147483647LL * TW_NSEC };
+ *     struct tw_ns *ns;
+ *     enum tw_refusal r;
+ *     tw_ns_create("ci", &c, tw_caller(), &r, &ns);   // like `timewarp create ci --at ...`
+ *     ...
+ *     struct tw_change adv = { .what = TW_CH_ADVANCE, .advance = 86400 * TW_NSEC };
+ *     tw_ns_change(ns, &adv, tw_caller(), &r);       // like `timewarp set ci --advance 1d`
+ *     tw_ns_close(ns);
+ */
+#ifndef TIMEWARP_H
+#define TIMEWARP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "clockmath.h" /* struct tw_change, enum tw_refusal, TW_*: src/engine/ */
+
+#define TIMEWARP_VERSION "0.1.0"
+
+/* The environment a member carries: the path of its clock page. */
+#define TW_ENV_PAGE "TIMEWARP_NS"
+
+/* ---- input: pure parsers ------------------------------------------------ */
+
+/* Dates: ISO 8601 with Z or +-hh:mm (also +-hhmm, +-hh); YYYY-MM-DD[ hh:mm[:ss[.frac]]]
+ * or with T, in local time (TZ) without a zone; @SECONDS[.frac].  -EINVAL when
+ * unparsable or not a real date/time (Feb 30, a time skipped by a DST change),
+ * -ERANGE outside [1970-01-01, 2262-04-11T23:47:16.854775807Z]. */
+int tw_parse_date(const char *s, int64_t *ns, const char **why);
+/* Durations: [+-]NUMBERunit... with units ns us ms s m h d w y (y = 365 d) and
+ * decimal NUMBERs: +1d2h30m, -90s, 1.5h, 250ms. */
+int tw_parse_duration(const char *s, int64_t *ns, const char **why);
+/* Rates: decimals from 0 to 1000000 (0.001, 1, 10, 2.5). */
+int tw_parse_rate(const char *s, uint64_t *rate, const char **why);
+
+/* ---- output ------------------------------------------------------------- */
+
+/* 2038-01-19T03:14:07.000000000Z */
+void tw_format_date(int64_t ns, char *buf, size_t n);
+/* +400d, -1h30m, +1d2h30m0.25s: no spaces, parses back exactly; "0s" for zero */
+void tw_format_duration(int64_t ns, char *buf, size_t n);
+/* shortest decimal that parses back to the same Q32.32 value */
+void tw_format_rate(uint64_t rate, char *buf, size_t n);
+/* the refusal as a phrase: "MONOTONIC would go backwards" */
+const char *tw_refusal_str(enum tw_refusal r);
+
+/* ---- namespaces --------------------------------------------------------- */
+
+struct tw_ns;
+
+/* [A-Za-z0-9._-]{1,64} */
+int tw_name_valid(const char *name);
+/* The user's namespaces directory, created 0700 if missing; -EPERM when it
+ * exists but is not a directory owned by the caller with mode 0700. */
+int tw_dir(char *buf, size_t n);
+
+/* The namespace the calling process is a member of (from TW_ENV_PAGE), or null
+ * for the host.  --offset, --monotonic and --boottime are relative to the
+ * caller's clocks, and a nested namespace starts from them. */
+const struct tw_ns *tw_caller(void);
+
+/* A new namespace: named (NAME in the namespaces directory, -EEXIST if taken) or
+ * anonymous (name null: removed by tw_ns_remove when its run ends).  It starts
+ * from the caller's clocks and then takes change `c` (c->creating is implied).
+ * -ERANGE with *refusal set when the change is refused. */
+int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns *caller,
+		 enum tw_refusal *refusal, struct tw_ns **out);
+/* Open by name (in the caller's directory) or by clock page path. */
+int tw_ns_open(const char *name, struct tw_ns **out);
+int tw_ns_open_path(const char *path, struct tw_ns **out);
+/* Open the namespace process `pid` is a member of; -ESRCH when it has none. */
+int tw_ns_open_pid(pid_t pid, struct tw_ns **out);
+/* One atomic rebase-and-change (DESIGN section 2); members see it at their next
+ * read and waiters on the generation word are woken. */
+int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns *caller,
+		 enum tw_refusal *refusal);
+/* Remove the namespace's file: no one can join or set it after; running members
+ * keep their mapping. */
+int tw_ns_remove(struct tw_ns *ns);
+void tw_ns_close(struct tw_ns *ns);
+
+const char *tw_ns_path(const struct tw_ns *ns);
+/* The name, or "" for an anonymous namespace. */
+const char *tw_ns_name(const struct tw_ns *ns);
+/* The page itself (read-only use). */
+const struct tw_page *tw_ns_page(const struct tw_ns *ns);
+/* Host and virtual clock lines at one host instant. */
+int tw_ns_now(const struct tw_ns *ns, int64_t host[TW_NLINES], int64_t virt[TW_NLINES]);
+/* clock_gettime inside the namespace */
+int tw_ns_gettime(const struct tw_ns *ns, clockid_t clk, struct timespec *ts);
+/* Members: processes that have the page mapped.  Fills up to `max` pids and
+ * returns how many there are. */
+int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max);
+
+/* Names in the caller's namespaces directory (anonymous ones start with '@'),
+ * sorted; free with tw_names_free. */
+int tw_ns_list(char ***names);
+void tw_names_free(char **names);
+
+#endif

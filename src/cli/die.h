@@ -1,0 +1,12 @@
+/* The CLI's errors, all in one place: one sentence on stderr and an exit status
+ * (0 success, 1 timewarp's own failure, 2 usage or bad input, 126/127 exec). */
+#ifndef TW_DIE_H
+#define TW_DIE_H
+
+#define EXIT_USAGE 2
+
+__attribute__((noreturn, format(printf, 2, 3))) void die(int status, const char *fmt, ...);
+/* Bad input: the sentence, then "Try 'timewarp --help'." and status 2. */
+__attribute__((noreturn, format(printf, 1, 2))) void die_usage(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,18 @@
+/* The verbs of the CLI, each a thin layer over the control library. */
+#ifndef TW_VERBS_H
+#define TW_VERBS_H
+
+#include "options.h"
+
+/* run.c: start command as a member of the namespace at page_path; returns the
+ * status to exit with. */
+int run_member(const char *page_path, char **command);
+
+/* show.c */
+int verb_show(const struct options *o);
+int verb_ls(const struct options *o);
+
+/* main.c: the namespace a NAME or --pid names; bad input exits. */
+struct tw_ns *open_named(const struct options *o);
+
+#endif

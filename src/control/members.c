@@ -1,0 +1,116 @@
+/* Members: the processes that map a namespace's clock page, as /proc/PID/maps
+ * shows them (the /proc/PID/ns/time of this design). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "control.h"
+
+struct mapping {
+	unsigned maj, min;
+	unsigned long ino;
+	const char *path; /* null when the mapping has none */
+};
+
+static int parse_maps_line(char *line, struct mapping *m)
+{
+	int pos = 0;
+
+	if (sscanf(line, "%*x-%*x %*4s %*x %x:%x %lu %n", &m->maj, &m->min, &m->ino, &pos) < 3)
+		return -1;
+	line[strcspn(line, "\n")] = 0;
+	m->path = line[pos] ? line + pos : NULL;
+	return 0;
+}
+
+/* Calls found() for each file mapping of process `pid`; stops when it returns
+ * non-zero and returns that.  -errno when the maps can't be read. */
+static int each_mapping(pid_t pid, int (*found)(const struct mapping *, void *), void *arg)
+{
+	char path[64], line[4096 + 128];
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	while (!r && fgets(line, sizeof(line), f)) {
+		struct mapping m;
+		if (!parse_maps_line(line, &m) && m.ino)
+			r = found(&m, arg);
+	}
+	if (!r && ferror(f))
+		r = -EIO;
+	fclose(f);
+	return r;
+}
+
+static int is_page(const struct mapping *m, void *arg)
+{
+	const struct tw_ns *ns = arg;
+	return m->ino == ns->ino && makedev(m->maj, m->min) == ns->dev;
+}
+
+int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		if (each_mapping((pid_t)pid, is_page, (void *)ns) == 1) {
+			if ((size_t)n < max)
+				pids[n] = (pid_t)pid;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* A mapping that looks like a clock page: a file in a namespaces directory. */
+static int page_path(const struct mapping *m, void *arg)
+{
+	const char *p = m->path, *slash;
+	char **out = arg;
+
+	if (!p || p[0] != '/' || !(slash = strrchr(p, '/')))
+		return 0;
+	if (!((slash - p >= 9 && !strncmp(slash - 9, "/timewarp", 9)) ||
+	      strstr(p, "/timewarp-")))
+		return 0;
+	if (!(*out = strdup(p)))
+		return -ENOMEM;
+	return 1;
+}
+
+int tw_ns_open_pid(pid_t pid, struct tw_ns **out)
+{
+	char *path = NULL;
+	size_t len;
+	int r = each_mapping(pid, page_path, &path);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ESRCH;
+	/* The namespace was removed while this member runs on. */
+	len = strlen(path);
+	if (len > 10 && !strcmp(path + len - 10, " (deleted)")) {
+		free(path);
+		return -ENOENT;
+	}
+	r = tw_ns_open_path(path, out);
+	free(path);
+	return r;
+}

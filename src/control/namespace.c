@@ -1,0 +1,333 @@
+/* Namespaces as files: create, open, change, remove a clock page. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "engine.h"
+#include "timewarp.h"
+
+/* ---- the host clocks, read past any interposed libc ---------------------- */
+
+static struct tw_host host;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_init(void)
+{
+	if (!host.clock_gettime)
+		tw_host_init(&host, (const void *)getauxval(AT_SYSINFO_EHDR));
+}
+
+const struct tw_host *tw_control_host(void)
+{
+	pthread_once(&host_once, host_init);
+	return &host;
+}
+
+void tw_control_set_host(const struct tw_host *h)
+{
+	host = *h;
+	pthread_once(&host_once, host_init);
+}
+
+/* ---- handles ------------------------------------------------------------- */
+
+static int map_fd(int fd, int writable, const char *path, struct tw_ns **out)
+{
+	struct tw_ns *ns;
+	struct stat st;
+	void *m;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)TW_PAGE_BYTES)
+		return -EPROTO;
+	m = mmap(NULL, TW_PAGE_BYTES, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	if (tw_page_check(m)) {
+		munmap(m, TW_PAGE_BYTES);
+		return -EPROTO;
+	}
+	if (!(ns = calloc(1, sizeof(*ns)))) {
+		munmap(m, TW_PAGE_BYTES);
+		return -ENOMEM;
+	}
+	ns->fd = fd;
+	ns->page = m;
+	ns->writable = writable;
+	ns->dev = st.st_dev;
+	ns->ino = st.st_ino;
+	snprintf(ns->path, sizeof(ns->path), "%s", path);
+	*out = ns;
+	return 0;
+}
+
+int tw_ns_open_path(const char *path, struct tw_ns **out)
+{
+	int writable = 1, r;
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+		writable = 0;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	r = map_fd(fd, writable, path, out);
+	if (r)
+		close(fd);
+	return r;
+}
+
+int tw_ns_open(const char *name, struct tw_ns **out)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 80];
+	int r;
+
+	if (!tw_name_valid(name) && !(name[0] == '@' && tw_name_valid(name + 1)))
+		return -EINVAL;
+	if ((r = tw_dir(dir, sizeof(dir))))
+		return r;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return tw_ns_open_path(path, out);
+}
+
+void tw_ns_close(struct tw_ns *ns)
+{
+	if (!ns)
+		return;
+	munmap(ns->page, TW_PAGE_BYTES);
+	close(ns->fd);
+	free(ns);
+}
+
+const char *tw_ns_path(const struct tw_ns *ns)
+{
+	return ns->path;
+}
+
+const char *tw_ns_name(const struct tw_ns *ns)
+{
+	return ns->page->name;
+}
+
+const struct tw_page *tw_ns_page(const struct tw_ns *ns)
+{
+	return ns->page;
+}
+
+int tw_ns_remove(struct tw_ns *ns)
+{
+	struct stat st;
+
+	/* Only the file this handle maps: a namespace made again under the same
+	 * name in the meantime is someone else's. */
+	if (stat(ns->path, &st))
+		return -errno;
+	if (st.st_dev != ns->dev || st.st_ino != ns->ino)
+		return -ENOENT;
+	return unlink(ns->path) ? -errno : 0;
+}
+
+static struct tw_ns *caller_ns;
+static pthread_once_t caller_once = PTHREAD_ONCE_INIT;
+
+static void open_caller(void)
+{
+	const char *path = getenv(TW_ENV_PAGE);
+
+	if (path && *path && tw_ns_open_path(path, &caller_ns))
+		caller_ns = NULL;
+}
+
+const struct tw_ns *tw_caller(void)
+{
+	pthread_once(&caller_once, open_caller);
+	return caller_ns;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+int tw_ns_now(const struct tw_ns *ns, int64_t h[TW_NLINES], int64_t v[TW_NLINES])
+{
+	return (int)tw_virtual_lines(ns->page, tw_control_host(), h, v);
+}
+
+int tw_ns_gettime(const struct tw_ns *ns, clockid_t clk, struct timespec *ts)
+{
+	_Static_assert(sizeof(struct timespec) == sizeof(struct tw_ts), "timespec layout");
+	return (int)tw_gettime(ns->page, tw_control_host(), clk, (struct tw_ts *)ts);
+}
+
+/* The caller's clocks at host instant `h`: the host's, or its namespace's. */
+static void caller_lines(const struct tw_ns *caller, const int64_t h[TW_NLINES],
+			 int64_t ref[TW_NLINES], uint64_t *rate)
+{
+	struct tw_params cp;
+
+	if (!caller) {
+		memcpy(ref, h, sizeof(int64_t) * TW_NLINES);
+		*rate = TW_RATE_ONE;
+		return;
+	}
+	tw_read_params(caller->page, &cp);
+	for (int i = 0; i < TW_NLINES; i++)
+		ref[i] = tw_map(&cp, (enum tw_line)i, h[i]);
+	*rate = cp.rate;
+}
+
+/* ---- changing ------------------------------------------------------------ */
+
+static void wake_waiters(struct tw_page *pg)
+{
+	syscall(SYS_futex, &pg->generation, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns *caller,
+		 enum tw_refusal *refusal)
+{
+	int64_t h[TW_NLINES], ref[TW_NLINES];
+	struct tw_params p;
+	uint64_t caller_rate;
+	uint32_t seq;
+	long r;
+
+	*refusal = TW_OK;
+	if (!ns->writable)
+		return -EACCES;
+	if (flock(ns->fd, LOCK_EX))
+		return -errno;
+	tw_read_params(ns->page, &p); /* stable: we hold the writers' lock */
+	seq = tw_write_begin(ns->page);
+	r = tw_host_lines(tw_control_host(), h);
+	if (!r) {
+		caller_lines(caller, h, ref, &caller_rate);
+		*refusal = tw_apply(&p, c, h, ref);
+	}
+	tw_write_end(ns->page, seq, !r && *refusal == TW_OK ? &p : NULL);
+	flock(ns->fd, LOCK_UN);
+	if (r)
+		return (int)r;
+	if (*refusal != TW_OK)
+		return -ERANGE;
+	wake_waiters(ns->page);
+	return 0;
+}
+
+/* ---- creating ------------------------------------------------------------ */
+
+/* Anonymous namespaces whose `run` died without removing them (SIGKILL): their
+ * creator is gone and nothing maps them any more. */
+static void collect_stale(const char *dir)
+{
+	char **names;
+	int n = tw_ns_list(&names);
+
+	(void)dir;
+	for (int i = 0; i < n; i++) {
+		struct tw_ns *ns;
+		if (names[i][0] != '@' || tw_ns_open(names[i], &ns))
+			continue;
+		if (kill(ns->page->creator_pid, 0) && errno == ESRCH &&
+		    tw_ns_members(ns, NULL, 0) == 0)
+			tw_ns_remove(ns);
+		tw_ns_close(ns);
+	}
+	if (n >= 0)
+		tw_names_free(names);
+}
+
+int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns *caller,
+		 enum tw_refusal *refusal, struct tw_ns **out)
+{
+	static unsigned serial;
+	char dir[PATH_MAX], tmp[PATH_MAX + 80], path[PATH_MAX + 80];
+	int64_t h[TW_NLINES], ref[TW_NLINES];
+	struct tw_change cc = *c;
+	struct tw_params p;
+	struct tw_page *pg;
+	uint64_t rate;
+	uint32_t seq;
+	int fd, r;
+
+	*refusal = TW_OK;
+	if (name && !tw_name_valid(name))
+		return -EINVAL;
+	if ((r = tw_dir(dir, sizeof(dir))))
+		return r;
+	if (!name)
+		collect_stale(dir);
+
+	r = (int)tw_host_lines(tw_control_host(), h);
+	if (r)
+		return r;
+	caller_lines(caller, h, ref, &rate);
+	tw_params_init(&p, h, ref, rate);
+	cc.creating = 1;
+	if ((*refusal = tw_apply(&p, &cc, h, ref)) != TW_OK)
+		return -ERANGE;
+
+	/* Made under a temporary name and linked into place whole, so nobody opens
+	 * a page that is still being filled in. */
+	snprintf(tmp, sizeof(tmp), "%s/.new-%d-%u", dir, (int)getpid(), serial++);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, TW_PAGE_BYTES)) {
+		r = -errno;
+		goto fail;
+	}
+	pg = mmap(NULL, TW_PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (pg == MAP_FAILED) {
+		r = -errno;
+		goto fail;
+	}
+	pg->magic = TW_PAGE_MAGIC;
+	pg->version = TW_PAGE_VERSION;
+	pg->size = sizeof(struct tw_page);
+	pg->flags = name ? 0 : TW_FLAG_ANONYMOUS;
+	pg->creator_pid = (int32_t)getpid();
+	pg->creator_uid = (uint32_t)geteuid();
+	pg->created_host_realtime = h[TW_LINE_REALTIME];
+	snprintf(pg->name, sizeof(pg->name), "%s", name ? name : "");
+	seq = tw_write_begin(pg);
+	tw_write_end(pg, seq, &p);
+	munmap(pg, TW_PAGE_BYTES);
+
+	for (;;) {
+		if (name)
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+		else
+			snprintf(path, sizeof(path), "%s/@run-%d.%u", dir, (int)getpid(), serial++);
+		if (!link(tmp, path))
+			break;
+		if (errno != EEXIST || name) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	unlink(tmp);
+	r = map_fd(fd, 1, path, out);
+	if (r) {
+		unlink(path);
+		close(fd);
+	}
+	return r;
+fail:
+	unlink(tmp);
+	close(fd);
+	return r;
+}

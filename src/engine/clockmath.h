@@ -1,0 +1,113 @@
+/* Clock maths of DESIGN section 2: pure functions, no side effects, no libc.
+ *
+ *     virtual = V + R * (host - H)      per clock line, saturating
+ *
+ * Used by the engine on every read and by the control library for every change. */
+#ifndef TW_CLOCKMATH_H
+#define TW_CLOCKMATH_H
+
+#include <stdint.h>
+#include "page.h"
+
+#define TW_NSEC 1000000000LL
+/* Virtual REALTIME stays within [1970-01-01, 2262-04-11T23:47:16.854775807Z]. */
+#define TW_REALTIME_MAX INT64_MAX
+/* Virtual MONOTONIC and BOOTTIME stay within [0, KTIME_SEC_MAX / 2] like the
+ * kernel's time namespace offsets (KTIME_SEC_MAX = 9223372036 s). */
+#define TW_MONO_MAX (4611686018LL * TW_NSEC)
+/* Largest rate accepted: 1,000,000 (Q32.32). */
+#define TW_RATE_MAX ((uint64_t)1000000 << 32)
+
+/* What a change asks for; `what` says which fields are meaningful. */
+enum {
+	TW_CH_AT = 1u << 0,        /* REALTIME := at */
+	TW_CH_OFFSET = 1u << 1,    /* REALTIME := reference REALTIME + offset */
+	TW_CH_RATE = 1u << 2,      /* R := rate */
+	TW_CH_FREEZE = 1u << 3,    /* R := 0, remembering R */
+	TW_CH_RESUME = 1u << 4,    /* R := the rate before the freeze */
+	TW_CH_ADVANCE = 1u << 5,   /* every line += advance (>= 0) */
+	TW_CH_MONOTONIC = 1u << 6, /* MONOTONIC := reference MONOTONIC + monotonic */
+	TW_CH_BOOTTIME = 1u << 7,  /* BOOTTIME := reference BOOTTIME + boottime */
+	TW_CH_SETTIME = 1u << 8,   /* policy := settime */
+};
+
+struct tw_change {
+	unsigned what;
+	int creating;       /* a new namespace: MONOTONIC/BOOTTIME have no past yet */
+	int64_t at;         /* ns since the epoch */
+	int64_t offset;     /* ns */
+	uint64_t rate;      /* Q32.32 */
+	int64_t advance;    /* ns, >= 0 */
+	int64_t monotonic;  /* ns */
+	int64_t boottime;   /* ns */
+	uint32_t settime;   /* enum tw_settime */
+};
+
+/* Why tw_apply refused a change; nothing was changed then. */
+enum tw_refusal {
+	TW_OK = 0,
+	TW_BAD_REALTIME,       /* REALTIME would leave [1970, 2262] */
+	TW_BAD_MONOTONIC,      /* MONOTONIC would leave [0, KTIME_SEC_MAX/2] */
+	TW_BAD_BOOTTIME,       /* BOOTTIME likewise */
+	TW_BACK_MONOTONIC,     /* MONOTONIC would go backwards */
+	TW_BACK_BOOTTIME,      /* BOOTTIME would go backwards */
+	TW_BAD_ADVANCE,        /* --advance below zero */
+	TW_BAD_RATE,           /* rate above TW_RATE_MAX */
+};
+
+static inline int64_t tw_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static inline int64_t tw_sub_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* d * rate / 2^32, rounded toward zero, saturating at the int64 limits.  One
+ * 64x64->128 multiply: |d| < 2^64 and rate < 2^52 keep the product in 128 bits. */
+static inline int64_t tw_scale(int64_t d, uint64_t rate)
+{
+	uint64_t mag = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+	unsigned __int128 prod = ((unsigned __int128)mag * rate) >> 32;
+	if (d >= 0)
+		return prod > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)prod;
+	return prod > (unsigned __int128)INT64_MAX ? INT64_MIN : -(int64_t)prod;
+}
+int64_t tw_line_max(enum tw_line line);
+/* One line's virtual value at host instant `host`, clamped into its range: the
+ * engine's hot path, hence inline. */
+static inline int64_t tw_map_line(enum tw_line line, struct tw_base b, uint64_t rate,
+				  int64_t host)
+{
+	int64_t v = tw_add_sat(b.virt, tw_scale(tw_sub_sat(host, b.host), rate));
+	int64_t max = line >= TW_LINE_MONOTONIC ? TW_MONO_MAX : TW_REALTIME_MAX;
+	return v < 0 ? 0 : v > max ? max : v;
+}
+static inline int64_t tw_map(const struct tw_params *p, enum tw_line line, int64_t host)
+{
+	return tw_map_line(line, p->base[line], p->rate, host);
+}
+/* The line of a clock id, or -1 for clocks timewarp leaves alone (CPU-time
+ * clocks, invalid ids). */
+int tw_clock_line(int clockid);
+
+/* A namespace that starts where `ref` is (the caller's clocks: host, or an outer
+ * namespace's virtual clocks), at host instant `host`, running at `rate`. */
+void tw_params_init(struct tw_params *p, const int64_t host[TW_NLINES],
+		    const int64_t ref[TW_NLINES], uint64_t rate);
+/* Move the anchors to host instant `host` without changing any virtual clock. */
+void tw_rebase(struct tw_params *p, const int64_t host[TW_NLINES]);
+/* Rebase at `host`, then apply `c`; `ref` are the caller's clocks at that instant
+ * (for --offset, --monotonic, --boottime).  On refusal *p is untouched. */
+enum tw_refusal tw_apply(struct tw_params *p, const struct tw_change *c,
+			 const int64_t host[TW_NLINES], const int64_t ref[TW_NLINES]);
+
+#endif

@@ -1,0 +1,192 @@
+/* The engine: virtual clocks from host clocks and the clock page.
+ *
+ * Seqlock, reader side.  A reader's critical section spans its *host clock read*
+ * as well as the parameter loads:
+ *
+ *     s = seq (even) ; host = read host clock ; params = page ; retry if seq != s
+ *
+ * A writer makes seq odd, reads the host instant h0 it rebases at, writes the new
+ * parameters and makes seq even.  If a reader paired a host reading taken after h0
+ * with the old parameters, its host read came after the writer made seq odd, so
+ * its second load of seq sees the change and it retries.  Without that, a rate
+ * change from 10 to 1 would let one reader extrapolate the old rate past h0 and
+ * the next reader see MONOTONIC go backwards.  The host read is an opaque call (a
+ * compiler barrier); the vDSO orders its own TSC read with lfence. */
+#include <errno.h>
+#include <stddef.h>
+#include <asm/unistd.h>
+
+#include "clockmath.h"
+#include "engine.h"
+#include "vdso_lookup.h"
+
+long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+void tw_host_init(struct tw_host *h, const void *vdso)
+{
+	h->clock_gettime = (long (*)(long, struct tw_ts *))tw_vdso_sym(
+		vdso, "__vdso_clock_gettime", "LINUX_2.6");
+	h->clock_getres = (long (*)(long, struct tw_ts *))tw_vdso_sym(
+		vdso, "__vdso_clock_getres", "LINUX_2.6");
+}
+
+long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
+{
+	/* The vDSO returns 0 or -errno and makes the system call itself for clocks
+	 * it does not serve. */
+	if (h->clock_gettime)
+		return h->clock_gettime(clockid, ts);
+	return tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+}
+
+/* The host clock read for each line (the COARSE and ALARM variants are read by
+ * tw_gettime with their own id and mapped through their class's line). */
+static const long line_clock[TW_NLINES] = {
+	[TW_LINE_REALTIME] = 0,  /* CLOCK_REALTIME */
+	[TW_LINE_TAI] = 11,      /* CLOCK_TAI */
+	[TW_LINE_MONOTONIC] = 1, /* CLOCK_MONOTONIC */
+	[TW_LINE_RAW] = 4,       /* CLOCK_MONOTONIC_RAW */
+	[TW_LINE_BOOTTIME] = 7,  /* CLOCK_BOOTTIME */
+};
+
+long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES])
+{
+	for (int i = 0; i < TW_NLINES; i++) {
+		struct tw_ts ts;
+		long r = tw_host_gettime(h, line_clock[i], &ts);
+		if (r)
+			return r;
+		now[i] = tw_ts_ns(&ts);
+	}
+	return 0;
+}
+
+long tw_page_check(const volatile struct tw_page *pg)
+{
+	if (pg->magic != TW_PAGE_MAGIC || pg->version != TW_PAGE_VERSION ||
+	    pg->size != sizeof(struct tw_page))
+		return -EPROTO;
+	return 0;
+}
+
+static inline uint32_t seq_begin(const struct tw_page *pg)
+{
+	uint32_t s;
+	while ((s = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE)) & 1)
+		__builtin_ia32_pause();
+	return s;
+}
+
+static inline int seq_retry(const struct tw_page *pg, uint32_t s)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&pg->seq, __ATOMIC_RELAXED) != s;
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
+		struct tw_ts *ts)
+{
+	int line = tw_clock_line((int)clockid);
+	struct tw_ts host;
+	struct tw_base b;
+	uint64_t rate;
+	uint32_t s;
+	long r;
+
+	if (line < 0)
+		return tw_host_gettime(h, clockid, ts);
+	do {
+		s = seq_begin(pg);
+		r = tw_host_gettime(h, clockid, &host);
+		if (r)
+			return r;
+		b.host = LOAD(pg->p.base[line].host);
+		b.virt = LOAD(pg->p.base[line].virt);
+		rate = LOAD(pg->p.rate);
+	} while (seq_retry(pg, s));
+	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(&host)));
+	return 0;
+}
+
+static void copy_params(struct tw_params *out, const struct tw_params *in)
+{
+	for (int i = 0; i < TW_NLINES; i++) {
+		out->base[i].host = LOAD(in->base[i].host);
+		out->base[i].virt = LOAD(in->base[i].virt);
+	}
+	out->rate = LOAD(in->rate);
+	out->saved_rate = LOAD(in->saved_rate);
+	out->settime = LOAD(in->settime);
+	out->pad = 0;
+}
+
+void tw_read_params(const struct tw_page *pg, struct tw_params *out)
+{
+	uint32_t s;
+	do {
+		s = seq_begin(pg);
+		copy_params(out, &pg->p);
+	} while (seq_retry(pg, s));
+}
+
+long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
+		      int64_t host[TW_NLINES], int64_t virt[TW_NLINES])
+{
+	struct tw_params p;
+	uint32_t s;
+	long r;
+
+	do {
+		s = seq_begin(pg);
+		r = tw_host_lines(h, host);
+		if (r)
+			return r;
+		copy_params(&p, &pg->p);
+	} while (seq_retry(pg, s));
+	for (int i = 0; i < TW_NLINES; i++)
+		virt[i] = tw_map(&p, (enum tw_line)i, host[i]);
+	return 0;
+}
+
+uint32_t tw_write_begin(struct tw_page *pg)
+{
+	uint32_t s = LOAD(pg->seq);
+
+	/* A writer killed inside its section leaves seq odd; writers are serialised
+	 * by a file lock, so the next one finds it odd and completes the count. */
+	if (s & 1)
+		s++;
+	STORE(pg->seq, s + 1);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* seq odd before the host read and the stores */
+	return s + 1;
+}
+
+void tw_write_end(struct tw_page *pg, uint32_t s, const struct tw_params *p)
+{
+	if (p) {
+		for (int i = 0; i < TW_NLINES; i++) {
+			STORE(pg->p.base[i].host, p->base[i].host);
+			STORE(pg->p.base[i].virt, p->base[i].virt);
+		}
+		STORE(pg->p.rate, p->rate);
+		STORE(pg->p.saved_rate, p->saved_rate);
+		STORE(pg->p.settime, p->settime);
+	}
+	__atomic_store_n(&pg->seq, s + 1, __ATOMIC_RELEASE); /* fields before seq even */
+	if (p)
+		__atomic_fetch_add(&pg->generation, 1, __ATOMIC_RELEASE);
+}

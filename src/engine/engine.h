@@ -1,0 +1,79 @@
+/* The engine: turns host clock readings into virtual ones.
+ *
+ * Freestanding and position-independent (DESIGN section 4): no libc, no globals,
+ * no allocation, async-signal-safe.  Everything it needs comes in through
+ * `struct tw_host` and the clock page, so the same object file serves the preload
+ * library today and the timewarp vDSO / static-binary injection later.
+ *
+ * Functions return 0 or -errno, like the kernel and the vDSO. */
+#ifndef TW_ENGINE_H
+#define TW_ENGINE_H
+
+#include <stdint.h>
+#include "page.h"
+
+/* struct timespec / struct timeval as the x86-64 kernel ABI lays them out. */
+struct tw_ts {
+	int64_t sec;
+	int64_t nsec;
+};
+struct tw_tv {
+	int64_t sec;
+	int64_t usec;
+};
+
+/* How to read the host clocks: the real vDSO's entry points, found by
+ * tw_host_init; a null pointer means "use the system call". */
+struct tw_host {
+	long (*clock_gettime)(long clockid, struct tw_ts *ts);
+	long (*clock_getres)(long clockid, struct tw_ts *ts);
+};
+
+/* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */
+void tw_host_init(struct tw_host *h, const void *vdso);
+/* Host time, through the vDSO or the system call. */
+long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts);
+/* Host time as ns for each clock line (REALTIME, TAI, MONOTONIC, RAW, BOOTTIME). */
+long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES]);
+
+/* 0 if the page is one this engine understands, else -EPROTO. */
+long tw_page_check(const volatile struct tw_page *pg);
+
+/* clock_gettime inside the namespace of `pg`. */
+long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
+		struct tw_ts *ts);
+/* Every virtual line at one host instant, and that instant (for a caller inside a
+ * namespace that starts a nested one, or shows its own clocks). */
+long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
+		      int64_t host[TW_NLINES], int64_t virt[TW_NLINES]);
+/* A consistent copy of the page's parameters. */
+void tw_read_params(const struct tw_page *pg, struct tw_params *out);
+
+/* Writer side of the seqlock; the caller serialises writers (a file lock).
+ * Between begin and end the caller reads the host instant it rebases at (so that
+ * no reader can pair a later host reading with the old parameters), computes,
+ * and ends with the new parameters, or with null to change nothing.  end bumps
+ * the generation word when something changed; waking its waiters is the
+ * caller's (a system call). */
+uint32_t tw_write_begin(struct tw_page *pg);
+void tw_write_end(struct tw_page *pg, uint32_t seq, const struct tw_params *p);
+
+/* The raw system call, for the engine's fallbacks and for callers that must not
+ * go through an interposed libc. */
+long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+
+static inline int64_t tw_ts_ns(const struct tw_ts *ts)
+{
+	return ts->sec * 1000000000LL + ts->nsec;
+}
+static inline struct tw_ts tw_ns_ts(int64_t ns)
+{
+	struct tw_ts ts = { ns / 1000000000LL, ns % 1000000000LL };
+	if (ts.nsec < 0) {
+		ts.sec--;
+		ts.nsec += 1000000000LL;
+	}
+	return ts;
+}
+
+#endif

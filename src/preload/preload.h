@@ -1,0 +1,28 @@
+/* The preload library: a guest in other people's programs (DESIGN section 4).
+ *
+ * It exports only the interposed entry points (TW_EXPORT; everything else is
+ * hidden), never writes to stdio, never runs exit handlers. */
+#ifndef TW_PRELOAD_H
+#define TW_PRELOAD_H
+
+#include "engine.h"
+
+#define TW_EXPORT __attribute__((visibility("default")))
+
+struct tw_member {
+	const struct tw_page *page; /* null: this process is not in a namespace */
+	const char *page_path;      /* the TIMEWARP_NS it was started with */
+	const char *lib_path;       /* this library, as the loader found it */
+	struct tw_host host;        /* the real vDSO */
+};
+
+/* This process's membership, set up on first use (or by the constructor). */
+const struct tw_member *tw_member(void);
+
+/* The next definition of a libc function (the one this library hides). */
+void *tw_next(const char *name);
+
+/* Set errno from a -errno result and return -1, or return 0. */
+int tw_ret(long r);
+
+#endif

@@ -1,0 +1,296 @@
+/* Membership across exec: every descendant stays a member (DESIGN section 3).
+ *
+ * A program may hand its children a cleaned environment (env -i, su, daemons),
+ * so each way into exec puts TIMEWARP_NS and this library in LD_PRELOAD back
+ * into the environment the child gets.  An environment that names another
+ * namespace (a nested `timewarp run`) is left alone.
+ *
+ * These run between vfork and exec too, where the parent's heap is shared and
+ * malloc must not be called: the new environment is built on the stack. */
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "preload.h"
+#include "timewarp.h"
+
+#define PAGE_VAR TW_ENV_PAGE "="
+#define PRELOAD_VAR "LD_PRELOAD="
+
+static const char *value(char *const envp[], const char *var)
+{
+	size_t n = strlen(var);
+
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, var, n))
+			return *envp + n;
+	return NULL;
+}
+
+/* Is `lib` one of the entries of an LD_PRELOAD value (space or colon separated)? */
+static int preloads(const char *list, const char *lib)
+{
+	size_t n = strlen(lib);
+
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ": ");
+		if (len == n && !strncmp(p, lib, n))
+			return 1;
+		p += len;
+		p += strspn(p, ": ");
+	}
+	return 0;
+}
+
+/* How much room the member environment of `envp` needs: pointers and bytes;
+ * 0 pointers when `envp` already makes a member. */
+struct env_room {
+	size_t ptrs, bytes;
+};
+
+static struct env_room room(char *const envp[])
+{
+	const struct tw_member *m = tw_member();
+	const char *page, *pre;
+	struct env_room r = { 0, 0 };
+	size_t n = 0;
+
+	if (!m->page || !m->lib_path)
+		return r;
+	page = value(envp, PAGE_VAR);
+	pre = value(envp, PRELOAD_VAR);
+	if (page && *page && preloads(pre, m->lib_path))
+		return r;
+	while (envp && envp[n])
+		n++;
+	r.ptrs = n + 3;
+	r.bytes = sizeof(PAGE_VAR) + strlen(m->page_path) + sizeof(PRELOAD_VAR) +
+		  strlen(m->lib_path) + 1 + (pre ? strlen(pre) : 0) + 1;
+	return r;
+}
+
+/* Fill `out` (r.ptrs pointers, r.bytes bytes of `buf`) with `envp` made a
+ * member's.  Returns the environment to exec with. */
+static char *const *member_env(char *const envp[], struct env_room r, char **out, char *buf)
+{
+	const struct tw_member *m = tw_member();
+	const char *page, *pre;
+	size_t n = 0;
+	int len;
+
+	if (!r.ptrs)
+		return envp;
+	page = value(envp, PAGE_VAR);
+	pre = value(envp, PRELOAD_VAR);
+	for (; envp && *envp; envp++) {
+		if (!strncmp(*envp, PRELOAD_VAR, sizeof(PRELOAD_VAR) - 1))
+			continue;
+		if (!strncmp(*envp, PAGE_VAR, sizeof(PAGE_VAR) - 1) && !(page && *page))
+			continue;
+		out[n++] = *envp;
+	}
+	if (preloads(pre, m->lib_path))
+		len = snprintf(buf, r.bytes, "%s%s", PRELOAD_VAR, pre);
+	else
+		len = snprintf(buf, r.bytes, "%s%s%s%s", PRELOAD_VAR, m->lib_path,
+			       pre && *pre ? ":" : "", pre ? pre : "");
+	out[n++] = buf;
+	if (!(page && *page)) {
+		char *p = buf + len + 1;
+		snprintf(p, r.bytes - (size_t)len - 1, "%s%s", PAGE_VAR, m->page_path);
+		out[n++] = p;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+/* Declares the stack room for `envp` and yields the member environment as `var`.
+ * (A variable-length array needs at least one element.) */
+#define MEMBER_ENV(var, envp)                                                        \
+	struct env_room var##_r = room(envp);                                        \
+	char *var##_p[var##_r.ptrs + 1];                                             \
+	char var##_b[var##_r.bytes + 1];                                             \
+	char *const *var = member_env(envp, var##_r, var##_p, var##_b)
+
+/* libc's own definitions, found when the library is loaded: dlsym may allocate,
+ * which a vfork child must not do. */
+enum { N_EXECVE, N_EXECVPE, N_FEXECVE, N_EXECVEAT, N_SPAWN, N_SPAWNP, N_SYSTEM, N_POPEN, N_COUNT };
+static const char *const next_names[N_COUNT] = {
+	"execve", "execvpe", "fexecve", "execveat", "posix_spawn", "posix_spawnp", "system", "popen",
+};
+static void *next_fns[N_COUNT];
+
+static void *next(int i)
+{
+	void *f = __atomic_load_n(&next_fns[i], __ATOMIC_ACQUIRE);
+
+	if (!f) {
+		f = tw_next(next_names[i]);
+		__atomic_store_n(&next_fns[i], f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+__attribute__((constructor)) static void find_next(void)
+{
+	for (int i = 0; i < N_COUNT; i++)
+		next(i);
+}
+
+typedef int execve_fn(const char *, char *const[], char *const[]);
+
+TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	execve_fn *f = (execve_fn *)next(N_EXECVE);
+	MEMBER_ENV(env, envp);
+
+	return f(path, argv, env);
+}
+
+TW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	execve_fn *f = (execve_fn *)next(N_EXECVPE);
+	MEMBER_ENV(env, envp);
+
+	return f(file, argv, env);
+}
+
+TW_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+TW_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+TW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int (*f)(int, char *const[], char *const[]) =
+		(int (*)(int, char *const[], char *const[]))next(N_FEXECVE);
+	MEMBER_ENV(env, envp);
+
+	return f(fd, argv, env);
+}
+
+TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags);
+TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	int (*f)(int, const char *, char *const[], char *const[], int) =
+		(int (*)(int, const char *, char *const[], char *const[], int))next(N_EXECVEAT);
+	MEMBER_ENV(env, envp);
+
+	return f(dirfd, path, argv, env, flags);
+}
+
+/* The execl family: the argument list gathered into an argv on the stack. */
+static size_t count_args(const char *arg0, va_list ap)
+{
+	size_t n = 0;
+
+	if (arg0)
+		for (n = 1; va_arg(ap, const char *); n++)
+			;
+	return n;
+}
+
+/* Leaves `ap` just past the list's terminating null. */
+#define GATHER_ARGV(argv, arg0)                                                      \
+	va_list ap;                                                                  \
+	va_start(ap, arg0);                                                          \
+	size_t argv##_n = count_args(arg0, ap);                                      \
+	va_end(ap);                                                                  \
+	char *argv[argv##_n + 1];                                                    \
+	va_start(ap, arg0);                                                          \
+	argv[0] = (char *)(arg0);                                                    \
+	for (size_t i_ = 1; i_ <= argv##_n; i_++)                                    \
+		argv[i_] = va_arg(ap, char *)
+
+TW_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	GATHER_ARGV(argv, arg);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+TW_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	GATHER_ARGV(argv, arg);
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+TW_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	GATHER_ARGV(argv, arg);
+	envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+		     const posix_spawnattr_t *, char *const[], char *const[]);
+
+TW_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	spawn_fn *f = (spawn_fn *)next(N_SPAWN);
+	MEMBER_ENV(env, envp);
+
+	return f(pid, path, fa, attr, argv, env);
+}
+
+TW_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	spawn_fn *f = (spawn_fn *)next(N_SPAWNP);
+	MEMBER_ENV(env, envp);
+
+	return f(pid, file, fa, attr, argv, env);
+}
+
+/* system() and popen() start /bin/sh with the process environment through libc
+ * internals that cannot be interposed; put the member variables back into the
+ * process environment first. */
+static void restore_environ(void)
+{
+	const struct tw_member *m = tw_member();
+	const char *pre;
+
+	if (!room(environ).ptrs)
+		return;
+	if (!value(environ, PAGE_VAR) || !*value(environ, PAGE_VAR))
+		setenv(TW_ENV_PAGE, m->page_path, 1);
+	pre = getenv("LD_PRELOAD");
+	if (!preloads(pre, m->lib_path)) {
+		size_t n = strlen(m->lib_path) + (pre ? strlen(pre) : 0) + 2;
+		char buf[n];
+		snprintf(buf, n, "%s%s%s", m->lib_path, pre && *pre ? ":" : "", pre ? pre : "");
+		setenv("LD_PRELOAD", buf, 1);
+	}
+}
+
+TW_EXPORT int system(const char *command)
+{
+	int (*f)(const char *) = (int (*)(const char *))next(N_SYSTEM);
+
+	restore_environ();
+	return f(command);
+}
+
+TW_EXPORT FILE *popen(const char *command, const char *mode)
+{
+	FILE *(*f)(const char *, const char *) =
+		(FILE * (*)(const char *, const char *)) next(N_POPEN);
+
+	restore_environ();
+	return f(command, mode);
+}
