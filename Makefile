@@ -75,8 +75,15 @@ engine-check: $(call gobj,$(ENGINE_SRC))
 		echo "engine needs load-time relocations:"; readelf -rW $(BUILD)/engine-alone.so; exit 1; fi
 	@echo "engine-check: freestanding, no load-time relocations"
 
-check: all $(UNITS) engine-check
-	TW_BUILD=$(abspath $(BUILD)) prove -f tests/*.t
+# Helper programs the black-box tests run under timewarp.
+$(BUILD)/tests/tw-%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -o $@ $<
+
+HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
+
+check: all $(UNITS) $(HELPERS) engine-check
+	TW_BUILD=$(abspath $(BUILD)) prove -f $(UNITS) tests/*.t
 
 check-sanitize:
 	$(MAKE) BUILD=build/sanitize SAN=1 check

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "control.h"
 
@@ -66,7 +67,8 @@ int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 0)
+		/* the caller maps the page only to look at it */
+		if (*end || pid <= 0 || pid == getpid())
 			continue;
 		if (each_mapping((pid_t)pid, is_page, (void *)ns) == 1) {
 			if ((size_t)n < max)
