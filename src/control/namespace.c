@@ -320,11 +320,11 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 		}
 	}
 	unlink(tmp);
-	r = map_fd(fd, 1, path, out);
-	if (r) {
+	close(fd);
+	/* mapped through its final name, which /proc/PID/maps then shows */
+	r = tw_ns_open_path(path, out);
+	if (r)
 		unlink(path);
-		close(fd);
-	}
 	return r;
 fail:
 	unlink(tmp);

@@ -1,0 +1,104 @@
+#!/bin/bash
+# Named namespaces: create, join, set, show, ls, rm; running members see every
+# change at their next read; show --pid; nested namespaces.
+. "$(dirname "$0")/lib.sh"
+
+"$TW" create ci --at '2030-01-01 00:00' --settime deny
+is "$?" 0 "create ci"
+is "$(stat -c %a "$XDG_RUNTIME_DIR/timewarp")" 700 "the namespaces directory is 0700"
+is "$(stat -c %a "$XDG_RUNTIME_DIR/timewarp/ci")" 600 "the clock page is 0600"
+run_cmd "$TW" create ci
+is "$status" 2 "create of an existing name: status 2"
+like "$out" "already exists" "create of an existing name: says so"
+
+got=$(TZ=UTC "$TW" join ci -- date +%s)
+near "$got" "$(TZ=UTC date -d '2030-01-01 00:00' +%s)" 5 "join sees the namespace's REALTIME"
+like "$("$TW" ls)" "^NAME .*MEMBERS" "ls has a header"
+like "$("$TW" ls)" "ci +20(29|30)-" "ls lists ci with its REALTIME"
+json=$("$TW" show ci --json)
+like "$json" '"name":"ci"' "show --json names it"
+like "$json" '"settime":"deny"' "show --json has the policy"
+like "$json" '"rate":1,' "show --json has the rate"
+python3 -c 'import json,sys; json.loads(sys.argv[1])' "$json"
+is "$?" 0 "show --json is valid JSON"
+
+# A running member: it prints its REALTIME every 50 ms (perl's select waits
+# for a relative time, which a rate or a freeze does not stretch)
+"$TW" join ci -- perl -e '$| = 1; while (1) { print time, "\n"; select(undef, undef, undef, 0.05) }' \
+	>"$TW_TMP/member.log" &
+member=$!
+cleanup_hooks+=("kill $member 2>/dev/null")
+sleep 0.5
+last() { sleep 0.3; tail -n 1 "$TW_TMP/member.log"; }
+
+"$TW" set ci --at @2000000000 --freeze
+is "$(last)" 2000000000 "a running member sees set --at ... --freeze"
+"$TW" set ci --advance 1d
+is "$(last)" 2000086400 "a running member sees set --advance 1d"
+"$TW" set ci --offset +400d --resume
+near "$(last)" "$(($(date +%s) + 400 * 86400))" 3 "a running member sees set --offset +400d --resume"
+"$TW" set ci --rate 100
+sleep 1
+near "$(last)" "$(($(date +%s) + 400 * 86400 + 100))" 40 "a running member runs at set --rate 100"
+"$TW" set ci --rate 1 --at 2040-01-01T00:00Z --freeze 2>/dev/null
+is "$?" 2 "set --rate with --freeze is refused"
+
+text=$("$TW" show ci)
+like "$text" "members: +[0-9 ]*" "show lists members"
+like "$("$TW" show ci --json)" "\"members\":\[[0-9,]*$member" "show lists the timewarp join process"
+like "$("$TW" show --pid "$member")" "name: +ci" "show --pid finds the namespace of a member"
+child=$(pgrep -P "$member" | head -n 1)
+[ -n "$child" ] || child=$member
+like "$("$TW" show --pid "$child")" "name: +ci" "show --pid finds it from the command itself"
+"$TW" set --pid "$child" --at @2100000000 --freeze
+is "$(last)" 2100000000 "set --pid changes the namespace of a member"
+
+# settime deny was kept through all the changes
+run_cmd "$TW" join ci -- date -s @2000000000
+is "$status" 1 "--settime deny: date -s fails"
+like "$out" "Operation not permitted" "--settime deny: with EPERM"
+"$TW" set ci --settime virtual
+"$TW" join ci -- date -s @2000000000 >/dev/null
+is "$(last)" 2000000000 "--settime virtual: date -s in one member moves every member"
+
+# MONOTONIC and BOOTTIME: forward by --monotonic, never back
+mono() { "$TW" show ci --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["offset_ns"] // 10**9)' "$1"; }
+"$TW" set ci --rate 1 --monotonic +5d --boottime +6d
+is "$(mono monotonic)" 432000 "set --monotonic +5d"
+is "$(mono boottime)" 518400 "set --boottime +6d"
+near "$(mono monotonic_raw)" 432000 1 "MONOTONIC_RAW moves with MONOTONIC"
+run_cmd "$TW" set ci --monotonic +1d
+is "$status" 2 "set --monotonic backwards is refused"
+like "$out" "MONOTONIC would go backwards" "and says why"
+is "$(mono monotonic)" 432000 "and leaves MONOTONIC where it was"
+
+# Nested namespaces start from the outer clocks
+got=$("$TW" run --at @2000000000 --freeze -- "$TW" run -- date +%s)
+is "$got" 2000000000 "a nested run starts from the outer namespace's clocks"
+got=$("$TW" run --at @2000000000 --freeze -- "$TW" run --offset +1d -- date +%s)
+is "$got" 2000086400 "a nested --offset is relative to the outer namespace's REALTIME"
+
+# Anonymous namespaces: listed while they run, gone after
+"$TW" run -- sleep 2 &
+runner=$!
+sleep 0.5
+like "$("$TW" ls)" "@run-$runner" "ls shows a running anonymous namespace"
+like "$("$TW" show --pid "$runner")" "anonymous, made by timewarp run, pid $runner" \
+	"show --pid of timewarp run shows its anonymous namespace"
+wait "$runner"
+is "$(ls "$XDG_RUNTIME_DIR/timewarp" | grep -c '^@')" 0 "an anonymous namespace is removed when its command exits"
+"$TW" run --name named-run -- sh -c "\"$TW\" show named-run >/dev/null"
+is "$?" 0 "run --name makes a namespace others can reach by name"
+is "$(ls "$XDG_RUNTIME_DIR/timewarp" | grep -c named-run)" 0 "run --name's namespace is removed when the command exits"
+
+# rm: the name is gone; running members go on with the clocks they had
+"$TW" set ci --at @2000000000 --freeze
+"$TW" rm ci
+is "$?" 0 "rm ci"
+run_cmd "$TW" join ci -- true
+is "$status" 2 "join after rm: no such namespace"
+is "$(last)" 2000000000 "a member of a removed namespace keeps its clocks"
+is "$("$TW" ls)" "" "ls is empty after rm"
+kill "$member"
+
+done_testing
