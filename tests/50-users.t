@@ -1,0 +1,77 @@
+#!/bin/bash
+# Users: an ordinary user has all of timewarp; another user can neither join
+# nor change that user's namespaces; root can.  Nothing inside a namespace can
+# set the host clock, root included.
+. "$(dirname "$0")/lib.sh"
+
+guard_host_clock "users"
+
+# Inside a namespace CAP_SYS_TIME is gone for good: a raw settimeofday, which
+# the preload library cannot see, fails too.
+raw_settime='import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+class TV(ctypes.Structure): _fields_ = [("s", ctypes.c_long), ("us", ctypes.c_long)]
+tv = TV(int(__import__("time").time()) + 600, 0)
+r = libc.syscall(164, ctypes.byref(tv), None)   # SYS_settimeofday, past libc
+print(os.strerror(ctypes.get_errno()) if r else "changed")'
+is "$("$TW" run -- python3 -c "$raw_settime")" "Operation not permitted" \
+	"a raw settimeofday inside a namespace fails with EPERM ($(id -un))"
+if [ "$(id -u)" -eq 0 ]; then
+	bnd=$("$TW" run -- awk '/^CapBnd/ { print $2 }' /proc/self/status)
+	is "$(( (0x$bnd >> 25) & 1 ))" 0 "root: CAP_SYS_TIME left the bounding set"
+	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 0 \
+		"root: setuid programs keep working (no no_new_privs)"
+fi
+
+user=$(test_user)
+if [ -z "$user" ]; then
+	skip 15 "needs root to create the test users (running as $(id -un))"
+	check_host_clock
+	done_testing
+fi
+id twtest2 >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh twtest2 >/dev/null 2>&1
+prefix=$(install_copy)
+tw=$prefix/bin/timewarp
+home=$TW_TMP/home-$user
+
+# Everything works for an ordinary user, from the installed layout (bin/, lib/)
+is "$(as_user "$user" "$tw" run --at @2000000000 --freeze -- date +%s)" 2000000000 \
+	"$user: run --at from an installed copy"
+is "$(as_user "$user" "$tw" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 1 \
+	"$user: no_new_privs keeps setuid programs from bringing CAP_SYS_TIME back"
+as_user "$user" "$tw" create mine --at @2000000000 --freeze
+is "$?" 0 "$user: create"
+is "$(stat -c %U "$home/run/timewarp/mine")" "$user" "$user: the namespace belongs to $user"
+is "$(as_user "$user" "$tw" join mine -- date +%s)" 2000000000 "$user: join"
+got=$(as_user "$user" "$tw" join mine -- sh -c 'date -s @2000000600 >/dev/null && date +%s')
+is "$got" 2000000600 "$user: date -s inside sets the namespace clock"
+is "$(as_user "$user" "$tw" run -- python3 -c "$raw_settime")" "Operation not permitted" \
+	"$user: a raw settimeofday inside fails"
+
+# Another user, even pointed at the directory, can neither join nor change it
+run_cmd as_user twtest2 env XDG_RUNTIME_DIR="$home/run" "$tw" join mine -- date +%s
+is "$status" 1 "twtest2 cannot join $user's namespace"
+like "$out" "cannot (use|open)" "twtest2 is told why"
+run_cmd as_user twtest2 env XDG_RUNTIME_DIR="$home/run" "$tw" set mine --at @0
+is "$status" 1 "twtest2 cannot set $user's namespace"
+as_user "$user" "$tw" join mine -- sleep 5 &
+sleep 0.5
+member=$(pgrep -u "$user" -x sleep | head -n 1)
+run_cmd as_user twtest2 "$tw" set --pid "$member" --advance 1d
+is "$status" 1 "twtest2 cannot set it through --pid of a member"
+is "$(as_user "$user" "$tw" join mine -- date +%s)" 2000000600 "$user's namespace is unchanged"
+
+# root can
+is "$(XDG_RUNTIME_DIR=$home/run "$tw" join mine -- date +%s)" 2000000600 \
+	"root can join $user's namespace"
+wait
+
+# A member that becomes another user cannot read root's clock page: it says so
+# and exits rather than run on host time
+run_cmd "$TW" run -- setpriv --reuid="$(id -u twtest2)" --regid="$(id -g twtest2)" --clear-groups date
+is "$status" 1 "a member that cannot reach its namespace exits with status 1"
+like "$out" "cannot reach time namespace .*exiting rather than running on host time" \
+	"and says why"
+
+check_host_clock
+done_testing
