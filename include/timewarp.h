@@ -104,6 +104,16 @@ int tw_ns_gettime(const struct tw_ns *ns, clockid_t clk, struct timespec *ts);
  * returns how many there are. */
 int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max);
 
+/* ---- programs ------------------------------------------------------------ */
+
+/* 0 when a program started from `path` loads the preload library (a dynamically
+ * linked x86-64 ELF, or a script whose interpreter is one); -ENOEXEC when it is
+ * statically linked or 32-bit and so would run on host time, with the binary
+ * named in `culprit`.  No allocation: safe between vfork and exec. */
+int tw_exec_reachable(const char *path, char *culprit, size_t culprit_len);
+/* The file execvp would run for `file` (PATH search), into buf. */
+int tw_exec_find(const char *file, char *buf, size_t n);
+
 /* Names in the caller's namespaces directory (anonymous ones start with '@'),
  * sorted; free with tw_names_free. */
 int tw_ns_list(char ***names);

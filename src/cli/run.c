@@ -81,6 +81,19 @@ static void set_preload(const char *lib)
 	free(v);
 }
 
+/* A static binary would run on host time (the preload library cannot reach
+ * it): say so rather than run it. */
+static void refuse_unreachable(const char *file)
+{
+	char path[PATH_MAX], culprit[256];
+
+	if (tw_exec_find(file, path, sizeof(path)))
+		return; /* execvp reports it */
+	if (tw_exec_reachable(path, culprit, sizeof(culprit)))
+		die(126, "cannot run '%s': %s is statically linked or not x86-64, and timewarp "
+			 "cannot give it the namespace's clocks yet", file, culprit);
+}
+
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 				 SIGALRM, SIGWINCH, SIGCONT };
 
@@ -123,6 +136,7 @@ int run_member(const char *page_path, char **command)
 			die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
 		set_preload(lib);
 		give_up_host_clock();
+		refuse_unreachable(command[0]);
 		execvp(command[0], command);
 		die(errno == ENOENT ? 127 : 126, "cannot run '%s': %s", command[0],
 		    strerror(errno));

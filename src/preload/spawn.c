@@ -8,6 +8,8 @@
  * These run between vfork and exec too, where the parent's heap is shared and
  * malloc must not be called: the new environment is built on the stack. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,6 +118,39 @@ static char *const *member_env(char *const envp[], struct env_room r, char **out
 	char var##_b[var##_r.bytes + 1];                                             \
 	char *const *var = member_env(envp, var##_r, var##_p, var##_b)
 
+/* A program the preload library cannot reach (statically linked, 32-bit) would
+ * run on host time: refuse it with a sentence on stderr.  `search`: look `file`
+ * up in PATH as execvp does. */
+static int unreachable(const char *file, int search)
+{
+	char path[PATH_MAX], culprit[256], msg[PATH_MAX + 256];
+	int n;
+
+	if (!tw_member()->page)
+		return 0;
+	if (search ? tw_exec_find(file, path, sizeof(path))
+		   : snprintf(path, sizeof(path), "%s", file) >= (int)sizeof(path))
+		return 0; /* exec will fail and say why */
+	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
+		return 0;
+	n = snprintf(msg, sizeof(msg),
+		     "timewarp: %s is statically linked or not x86-64: timewarp cannot give it "
+		     "the namespace's clocks yet, and does not run it on host time\n", culprit);
+	if (n > 0) {
+		ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
+		(void)w;
+	}
+	return 1;
+}
+
+#define REFUSE_UNREACHABLE(file, search)                                             \
+	do {                                                                         \
+		if (unreachable(file, search)) {                                     \
+			errno = ENOEXEC;                                             \
+			return -1;                                                   \
+		}                                                                    \
+	} while (0)
+
 /* libc's own definitions, found when the library is loaded: dlsym may allocate,
  * which a vfork child must not do. */
 enum { N_EXECVE, N_EXECVPE, N_FEXECVE, N_EXECVEAT, N_SPAWN, N_SPAWNP, N_SYSTEM, N_POPEN, N_COUNT };
@@ -146,6 +181,7 @@ typedef int execve_fn(const char *, char *const[], char *const[]);
 TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn *f = (execve_fn *)next(N_EXECVE);
+	REFUSE_UNREACHABLE(path, 0);
 	MEMBER_ENV(env, envp);
 
 	return f(path, argv, env);
@@ -154,6 +190,7 @@ TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 TW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execve_fn *f = (execve_fn *)next(N_EXECVPE);
+	REFUSE_UNREACHABLE(file, 1);
 	MEMBER_ENV(env, envp);
 
 	return f(file, argv, env);
@@ -173,6 +210,9 @@ TW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int (*f)(int, char *const[], char *const[]) =
 		(int (*)(int, char *const[], char *const[]))next(N_FEXECVE);
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	REFUSE_UNREACHABLE(self, 0);
 	MEMBER_ENV(env, envp);
 
 	return f(fd, argv, env);
@@ -185,6 +225,14 @@ TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 {
 	int (*f)(int, const char *, char *const[], char *const[], int) =
 		(int (*)(int, const char *, char *const[], char *const[], int))next(N_EXECVEAT);
+	char at[PATH_MAX];
+	if (path[0] == '/' || dirfd == AT_FDCWD)
+		snprintf(at, sizeof(at), "%s", path);
+	else if (!path[0] && (flags & AT_EMPTY_PATH))
+		snprintf(at, sizeof(at), "/proc/self/fd/%d", dirfd);
+	else
+		snprintf(at, sizeof(at), "/proc/self/fd/%d/%s", dirfd, path);
+	REFUSE_UNREACHABLE(at, 0);
 	MEMBER_ENV(env, envp);
 
 	return f(dirfd, path, argv, env, flags);
@@ -243,6 +291,8 @@ TW_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	spawn_fn *f = (spawn_fn *)next(N_SPAWN);
+	if (unreachable(path, 0))
+		return ENOEXEC;
 	MEMBER_ENV(env, envp);
 
 	return f(pid, path, fa, attr, argv, env);
@@ -252,6 +302,8 @@ TW_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	spawn_fn *f = (spawn_fn *)next(N_SPAWNP);
+	if (unreachable(file, 1))
+		return ENOEXEC;
 	MEMBER_ENV(env, envp);
 
 	return f(pid, file, fa, attr, argv, env);
