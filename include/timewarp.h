@@ -115,7 +115,8 @@ int tw_exec_reachable(const char *path, char *culprit, size_t culprit_len);
 int tw_exec_find(const char *file, char *buf, size_t n);
 
 /* Names in the caller's namespaces directory (anonymous ones start with '@'),
- * sorted; free with tw_names_free. */
+ * sorted; free with tw_names_free.  Namespaces nobody can use any more (a
+ * killed run's, removed ones no process maps) are cleared away first. */
 int tw_ns_list(char ***names);
 void tw_names_free(char **names);
 

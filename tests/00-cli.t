@@ -21,7 +21,7 @@ bad_input() {
 	status=$?
 	is "$status" 2 "$desc: status 2"
 	like "$err" "$want" "$desc: says '$want'"
-	is "$(ls -A "$XDG_RUNTIME_DIR/timewarp" 2>/dev/null)" "" "$desc: nothing created"
+	is "$(stored)" "" "$desc: nothing created"
 }
 
 bad_input "no verb" "missing verb"
@@ -96,6 +96,6 @@ is "$status" 127 "a missing command: status 127"
 like "$out" "cannot run '/nonexistent/command'" "a missing command: says which"
 run_cmd "$TW" run -- /etc/passwd
 is "$status" 126 "a file that is not executable: status 126"
-is "$(ls -A "$XDG_RUNTIME_DIR/timewarp")" "" "failed runs leave no namespace behind"
+is "$(stored)" "" "failed runs leave no namespace behind"
 
 done_testing

@@ -6,7 +6,8 @@
 "$TW" create ci --at '2030-01-01 00:00' --settime deny
 is "$?" 0 "create ci"
 is "$(stat -c %a "$XDG_RUNTIME_DIR/timewarp")" 700 "the namespaces directory is 0700"
-is "$(stat -c %a "$XDG_RUNTIME_DIR/timewarp/ci")" 600 "the clock page is 0600"
+is "$(stat -L -c %a "$XDG_RUNTIME_DIR/timewarp/ci")" 600 "the clock page is 0600"
+is "$(stat -c %a "$XDG_RUNTIME_DIR/timewarp/~pages")" 700 "the pages folder is 0700"
 run_cmd "$TW" create ci
 is "$status" 2 "create of an existing name: status 2"
 like "$out" "already exists" "create of an existing name: says so"
@@ -86,19 +87,31 @@ like "$("$TW" ls)" "@run-$runner" "ls shows a running anonymous namespace"
 like "$("$TW" show --pid "$runner")" "anonymous, made by timewarp run, pid $runner" \
 	"show --pid of timewarp run shows its anonymous namespace"
 wait "$runner"
-is "$(ls "$XDG_RUNTIME_DIR/timewarp" | grep -c '^@')" 0 "an anonymous namespace is removed when its command exits"
+is "$(stored | grep -c -e /@ -e '~pages/')" 1 "an anonymous namespace is removed when its command exits (ci remains)"
 "$TW" run --name named-run -- sh -c "\"$TW\" show named-run >/dev/null"
 is "$?" 0 "run --name makes a namespace others can reach by name"
-is "$(ls "$XDG_RUNTIME_DIR/timewarp" | grep -c named-run)" 0 "run --name's namespace is removed when the command exits"
+is "$(stored | grep -c .)" 2 "run --name's namespace is removed when the command exits (ci remains)"
 
-# rm: the name is gone; running members go on with the clocks they had
+# rm: the name is gone; running members go on with the clocks they had, and so
+# do the children they start afterwards
 "$TW" set ci --at @2000000000 --freeze
+"$TW" join ci -- sh -c 'while :; do date +%s; sleep 0.05; done' >"$TW_TMP/spawner.log" &
+spawner=$!
+cleanup_hooks+=("kill $spawner 2>/dev/null")
+sleep 0.3
 "$TW" rm ci
 is "$?" 0 "rm ci"
 run_cmd "$TW" join ci -- true
 is "$status" 2 "join after rm: no such namespace"
-is "$(last)" 2000000000 "a member of a removed namespace keeps its clocks"
 is "$("$TW" ls)" "" "ls is empty after rm"
-kill "$member"
+is "$(last)" 2000000000 "a member of a removed namespace keeps its clocks"
+sleep 0.3
+is "$(tail -n 1 "$TW_TMP/spawner.log")" 2000000000 "children a member starts after rm are members too"
+is "$("$TW" join --pid "$member" -- date +%s)" 2000000000 "join --pid still reaches a removed namespace"
+kill "$member" "$spawner"
+wait "$member" "$spawner" 2>/dev/null
+sleep 0.3 # the loop's last sleep outlives its shell by a moment
+"$TW" ls >/dev/null
+is "$(stored)" "" "the clock page goes once no process maps it"
 
 done_testing

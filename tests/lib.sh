@@ -71,6 +71,11 @@ done_testing() {
 	exit $?
 }
 
+# Every file of every namespace (names and clock pages) in the test's directory.
+stored() {
+	find "$XDG_RUNTIME_DIR/timewarp" -mindepth 1 -not -name '~pages' 2>/dev/null
+}
+
 # The status and the combined output of a command: sets $status and $out.
 run_cmd() {
 	out=$("$@" 2>&1)

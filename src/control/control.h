@@ -15,8 +15,17 @@ struct tw_ns {
 	struct tw_page *page;  /* mapped read-write when writable */
 	dev_t dev;             /* identity of the page file, to find members */
 	ino_t ino;
-	char path[PATH_MAX];
+	char path[PATH_MAX];   /* the clock page */
+	char link[PATH_MAX + 80]; /* the name that led to it, "" when opened by path */
 };
+
+/* store.c: the namespaces directory's layout (names are links to pages) */
+int tw_store_resolve(const char *dir, const char *name, char *page, size_t n);
+int tw_store_new_page(const char *dir, char *tmp, size_t n);
+int tw_store_publish(const char *dir, const char *tmp, const char *name, char *page,
+		     size_t page_n, char *link, size_t link_n);
+int tw_store_unname(const char *link, const char *page);
+void tw_store_collect(const char *dir);
 
 /* How the control library reads host time: the real vDSO found at start-up.  The
  * preload library hands over the host vDSO it found before any rewriting of the

@@ -80,18 +80,15 @@ int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
 	return n;
 }
 
-/* A mapping that looks like a clock page: a file in a namespaces directory. */
+/* A mapping of a clock page: a file in the pages folder of a namespaces
+ * directory (see store.c). */
 static int page_path(const struct mapping *m, void *arg)
 {
-	const char *p = m->path, *slash;
 	char **out = arg;
 
-	if (!p || p[0] != '/' || !(slash = strrchr(p, '/')))
+	if (!m->path || m->path[0] != '/' || !strstr(m->path, "/~pages/"))
 		return 0;
-	if (!((slash - p >= 9 && !strncmp(slash - 9, "/timewarp", 9)) ||
-	      strstr(p, "/timewarp-")))
-		return 0;
-	if (!(*out = strdup(p)))
+	if (!(*out = strdup(m->path)))
 		return -ENOMEM;
 	return 1;
 }

@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,15 +93,14 @@ int tw_ns_open_path(const char *path, struct tw_ns **out)
 
 int tw_ns_open(const char *name, struct tw_ns **out)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 80];
+	char dir[PATH_MAX], page[PATH_MAX];
 	int r;
 
-	if (!tw_name_valid(name) && !(name[0] == '@' && tw_name_valid(name + 1)))
-		return -EINVAL;
-	if ((r = tw_dir(dir, sizeof(dir))))
+	if ((r = tw_dir(dir, sizeof(dir))) || (r = tw_store_resolve(dir, name, page, sizeof(page))) ||
+	    (r = tw_ns_open_path(page, out)))
 		return r;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return tw_ns_open_path(path, out);
+	snprintf((*out)->link, sizeof((*out)->link), "%s/%s", dir, name);
+	return 0;
 }
 
 void tw_ns_close(struct tw_ns *ns)
@@ -131,15 +129,15 @@ const struct tw_page *tw_ns_page(const struct tw_ns *ns)
 
 int tw_ns_remove(struct tw_ns *ns)
 {
-	struct stat st;
+	int r = 0;
 
-	/* Only the file this handle maps: a namespace made again under the same
-	 * name in the meantime is someone else's. */
-	if (stat(ns->path, &st))
-		return -errno;
-	if (st.st_dev != ns->dev || st.st_ino != ns->ino)
-		return -ENOENT;
-	return unlink(ns->path) ? -errno : 0;
+	if (ns->link[0])
+		r = tw_store_unname(ns->link, ns->path);
+	/* the page goes now if nothing maps it, else when tw_store_collect finds
+	 * it unmapped */
+	if (!r && tw_ns_members(ns, NULL, 0) == 0)
+		unlink(ns->path);
+	return r;
 }
 
 static struct tw_ns *caller_ns;
@@ -229,32 +227,10 @@ int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns
 
 /* ---- creating ------------------------------------------------------------ */
 
-/* Anonymous namespaces whose `run` died without removing them (SIGKILL): their
- * creator is gone and nothing maps them any more. */
-static void collect_stale(const char *dir)
-{
-	char **names;
-	int n = tw_ns_list(&names);
-
-	(void)dir;
-	for (int i = 0; i < n; i++) {
-		struct tw_ns *ns;
-		if (names[i][0] != '@' || tw_ns_open(names[i], &ns))
-			continue;
-		if (kill(ns->page->creator_pid, 0) && errno == ESRCH &&
-		    tw_ns_members(ns, NULL, 0) == 0)
-			tw_ns_remove(ns);
-		tw_ns_close(ns);
-	}
-	if (n >= 0)
-		tw_names_free(names);
-}
-
 int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns *caller,
 		 enum tw_refusal *refusal, struct tw_ns **out)
 {
-	static unsigned serial;
-	char dir[PATH_MAX], tmp[PATH_MAX + 80], path[PATH_MAX + 80];
+	char dir[PATH_MAX], tmp[PATH_MAX + 80], page[PATH_MAX + 80], link[PATH_MAX + 80];
 	int64_t h[TW_NLINES], ref[TW_NLINES];
 	struct tw_change cc = *c;
 	struct tw_params p;
@@ -268,8 +244,7 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 		return -EINVAL;
 	if ((r = tw_dir(dir, sizeof(dir))))
 		return r;
-	if (!name)
-		collect_stale(dir);
+	tw_store_collect(dir);
 
 	r = (int)tw_host_lines(tw_control_host(), h);
 	if (r)
@@ -280,12 +255,10 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 	if ((*refusal = tw_apply(&p, &cc, h, ref)) != TW_OK)
 		return -ERANGE;
 
-	/* Made under a temporary name and linked into place whole, so nobody opens
-	 * a page that is still being filled in. */
-	snprintf(tmp, sizeof(tmp), "%s/.new-%d-%u", dir, (int)getpid(), serial++);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
+	/* Filled in under a temporary name and published whole, so nobody opens a
+	 * page that is still being written. */
+	if ((fd = tw_store_new_page(dir, tmp, sizeof(tmp))) < 0)
+		return fd;
 	if (ftruncate(fd, TW_PAGE_BYTES)) {
 		r = -errno;
 		goto fail;
@@ -306,26 +279,20 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 	seq = tw_write_begin(pg);
 	tw_write_end(pg, seq, &p);
 	munmap(pg, TW_PAGE_BYTES);
-
-	for (;;) {
-		if (name)
-			snprintf(path, sizeof(path), "%s/%s", dir, name);
-		else
-			snprintf(path, sizeof(path), "%s/@run-%d.%u", dir, (int)getpid(), serial++);
-		if (!link(tmp, path))
-			break;
-		if (errno != EEXIST || name) {
-			r = -errno;
-			goto fail;
-		}
-	}
-	unlink(tmp);
 	close(fd);
-	/* mapped through its final name, which /proc/PID/maps then shows */
-	r = tw_ns_open_path(path, out);
-	if (r)
-		unlink(path);
-	return r;
+
+	if ((r = tw_store_publish(dir, tmp, name, page, sizeof(page), link, sizeof(link)))) {
+		unlink(tmp);
+		return r;
+	}
+	/* mapped through its final path, which /proc/PID/maps then shows */
+	if ((r = tw_ns_open_path(page, out))) {
+		unlink(link);
+		unlink(page);
+		return r;
+	}
+	snprintf((*out)->link, sizeof((*out)->link), "%s", link);
+	return 0;
 fail:
 	unlink(tmp);
 	close(fd);
