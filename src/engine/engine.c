@@ -104,6 +104,7 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 	struct tw_ts host;
 	struct tw_base b;
 	uint64_t rate;
+	int64_t hns;
 	uint32_t s;
 	long r;
 
@@ -118,7 +119,13 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		b.virt = LOAD(pg->p.base[line].virt);
 		rate = LOAD(pg->p.rate);
 	} while (seq_retry(pg, s));
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(&host)));
+	hns = tw_ts_ns(&host);
+	/* A coarse reading lags the fine instant the page was last rebased at by up
+	 * to a tick; mapped with a new, higher rate that lag would step the clock
+	 * back.  Read within a second behind the anchor, it is the anchor. */
+	if ((clockid == 5 || clockid == 6) && hns < b.host && hns > b.host - 1000000000LL)
+		hns = b.host; /* CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE */
+	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, hns));
 	return 0;
 }
 
