@@ -170,21 +170,28 @@ int tw_ns_gettime(const struct tw_ns *ns, clockid_t clk, struct timespec *ts)
 	return (int)tw_gettime(ns->page, tw_control_host(), clk, (struct tw_ts *)ts);
 }
 
-/* The caller's clocks at host instant `h`: the host's, or its namespace's. */
-static void caller_lines(const struct tw_ns *caller, const int64_t h[TW_NLINES],
+/* The caller's parameters: null for the host.  Read before a change enters its
+ * write section, since the caller may be the very namespace being changed. */
+static const struct tw_params *caller_params(const struct tw_ns *caller, struct tw_params *buf)
+{
+	if (!caller)
+		return NULL;
+	tw_read_params(caller->page, buf);
+	return buf;
+}
+
+/* The caller's clocks at host instant `h`, and their rate. */
+static void caller_lines(const struct tw_params *cp, const int64_t h[TW_NLINES],
 			 int64_t ref[TW_NLINES], uint64_t *rate)
 {
-	struct tw_params cp;
-
-	if (!caller) {
+	if (!cp) {
 		memcpy(ref, h, sizeof(int64_t) * TW_NLINES);
 		*rate = TW_RATE_ONE;
 		return;
 	}
-	tw_read_params(caller->page, &cp);
 	for (int i = 0; i < TW_NLINES; i++)
-		ref[i] = tw_map(&cp, (enum tw_line)i, h[i]);
-	*rate = cp.rate;
+		ref[i] = tw_map(cp, (enum tw_line)i, h[i]);
+	*rate = cp->rate;
 }
 
 /* ---- changing ------------------------------------------------------------ */
@@ -198,7 +205,8 @@ int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns
 		 enum tw_refusal *refusal)
 {
 	int64_t h[TW_NLINES], ref[TW_NLINES];
-	struct tw_params p;
+	const struct tw_params *cp;
+	struct tw_params p, cbuf;
 	uint64_t caller_rate;
 	uint32_t seq;
 	long r;
@@ -209,10 +217,11 @@ int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns
 	if (flock(ns->fd, LOCK_EX))
 		return -errno;
 	tw_read_params(ns->page, &p); /* stable: we hold the writers' lock */
+	cp = caller_params(caller, &cbuf);
 	seq = tw_write_begin(ns->page);
 	r = tw_host_lines(tw_control_host(), h);
 	if (!r) {
-		caller_lines(caller, h, ref, &caller_rate);
+		caller_lines(cp, h, ref, &caller_rate);
 		*refusal = tw_apply(&p, c, h, ref);
 	}
 	tw_write_end(ns->page, seq, !r && *refusal == TW_OK ? &p : NULL);
@@ -233,7 +242,7 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 	char dir[PATH_MAX], tmp[PATH_MAX + 80], page[PATH_MAX + 80], link[PATH_MAX + 80];
 	int64_t h[TW_NLINES], ref[TW_NLINES];
 	struct tw_change cc = *c;
-	struct tw_params p;
+	struct tw_params p, cbuf;
 	struct tw_page *pg;
 	uint64_t rate;
 	uint32_t seq;
@@ -249,7 +258,7 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 	r = (int)tw_host_lines(tw_control_host(), h);
 	if (r)
 		return r;
-	caller_lines(caller, h, ref, &rate);
+	caller_lines(caller_params(caller, &cbuf), h, ref, &rate);
 	tw_params_init(&p, h, ref, rate);
 	cc.creating = 1;
 	if ((*refusal = tw_apply(&p, &cc, h, ref)) != TW_OK)
