@@ -1,14 +1,15 @@
 /* Joining the namespace at start-up: find and map the clock page, or say why not
  * and exit.  A member never runs on host time unannounced (DESIGN section 3). */
 #include <dlfcn.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -16,7 +17,7 @@
 #include "timewarp.h"
 
 static struct tw_member self;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static char page_path[PATH_MAX], lib_path[PATH_MAX];
 
 __attribute__((noreturn)) static void unreachable_namespace(const char *path, const char *why)
 {
@@ -32,6 +33,8 @@ __attribute__((noreturn)) static void unreachable_namespace(const char *path, co
 	_exit(1); /* the program's exit handlers and stdio are not ours to run */
 }
 
+/* No allocation here: an allocator may read the clock while it is being set up
+ * (ASan's does), and that read comes back into tw_member(). */
 static void join(void)
 {
 	const char *path = getenv(TW_ENV_PAGE);
@@ -41,12 +44,10 @@ static void join(void)
 
 	tw_host_init(&self.host, (const void *)getauxval(AT_SYSINFO_EHDR));
 	tw_control_set_host(&self.host);
-	if (dladdr((void *)tw_member, &info) && info.dli_fname)
-		self.lib_path = strdup(info.dli_fname);
 	if (!path || !*path)
 		return; /* loaded without a namespace (LD_PRELOAD by hand): host time */
-	if (!(self.page_path = strdup(path)))
-		unreachable_namespace(path, strerror(ENOMEM));
+	if (snprintf(page_path, sizeof(page_path), "%s", path) >= (int)sizeof(page_path))
+		unreachable_namespace(path, strerror(ENAMETOOLONG));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		unreachable_namespace(path, strerror(errno));
@@ -56,12 +57,35 @@ static void join(void)
 		unreachable_namespace(path, strerror(errno));
 	if (tw_page_check(m))
 		unreachable_namespace(path, "not a clock page of this timewarp version");
+	self.page_path = page_path;
 	self.page = m;
+	if (dladdr((void *)tw_member, &info) && info.dli_fname &&
+	    snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname) < (int)sizeof(lib_path))
+		self.lib_path = lib_path;
 }
+
+enum { UNJOINED, JOINING, JOINED };
+static int state = UNJOINED;
+static long joining_tid;
 
 const struct tw_member *tw_member(void)
 {
-	pthread_once(&once, join);
+	int expected = UNJOINED;
+
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == JOINED)
+		return &self;
+	if (__atomic_compare_exchange_n(&state, &expected, JOINING, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		joining_tid = syscall(SYS_gettid);
+		join();
+		__atomic_store_n(&state, JOINED, __ATOMIC_RELEASE);
+		return &self;
+	}
+	/* Called again from inside join() on this thread: what is there so far. */
+	if (joining_tid == syscall(SYS_gettid))
+		return &self;
+	while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != JOINED)
+		__builtin_ia32_pause();
 	return &self;
 }
 
