@@ -17,7 +17,9 @@ BASE := -std=gnu11 -D_GNU_SOURCE -fPIC -Iinclude -Isrc/engine -Isrc/control $(WA
 ENGINE := -ffreestanding -fno-builtin -fno-stack-protector -fno-plt
 
 ifeq ($(SAN),1)
-HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# linked statically, so a sanitized timewarp also runs inside a namespace (preloaded)
+HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-static-libasan -static-libubsan
 GUEST_SAN := -fsanitize=undefined -fsanitize-undefined-trap-on-error
 endif
 

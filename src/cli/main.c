@@ -154,19 +154,27 @@ static int verb_rm(const struct options *o)
 	return 0;
 }
 
+static int run_verb(const struct options *o)
+{
+	switch (o->verb) {
+	case V_RUN: return verb_run(o);
+	case V_CREATE: return verb_create(o);
+	case V_JOIN: return verb_join(o);
+	case V_SET: return verb_set(o);
+	case V_SHOW: return verb_show(o);
+	case V_LS: return verb_ls(o);
+	case V_RM: return verb_rm(o);
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
+	int status;
 
 	parse_options(argc, argv, &o);
-	switch (o.verb) {
-	case V_RUN: return verb_run(&o);
-	case V_CREATE: return verb_create(&o);
-	case V_JOIN: return verb_join(&o);
-	case V_SET: return verb_set(&o);
-	case V_SHOW: return verb_show(&o);
-	case V_LS: return verb_ls(&o);
-	case V_RM: return verb_rm(&o);
-	}
-	return 1;
+	status = run_verb(&o);
+	free(o.names);
+	return status;
 }
