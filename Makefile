@@ -1,5 +1,6 @@
 # timewarp: `make` builds build/timewarp and build/libtimewarp.so, `make check` runs
-# every test, `make check-sanitize` runs them again under ASan/UBSan.
+# every test, `make check-sanitize` runs them again under ASan/UBSan and
+# `make check-valgrind` runs the unit tests and the CLI under valgrind.
 
 CC ?= gcc
 PREFIX ?= /usr/local
@@ -87,6 +88,9 @@ HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/hel
 check: all $(UNITS) $(HELPERS) engine-check
 	TW_BUILD=$(abspath $(BUILD)) prove -f $(UNITS) tests/*.t
 
+check-valgrind: all $(UNITS)
+	prove -f tests/valgrind.sh :: $(BUILD)
+
 check-sanitize:
 	$(MAKE) BUILD=build/sanitize SAN=1 check
 
@@ -100,5 +104,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check check-sanitize engine-check install clean
+.PHONY: all check check-sanitize check-valgrind engine-check install clean
 .DELETE_ON_ERROR:

@@ -31,6 +31,11 @@ __attribute__((format(printf, 1, 2))) static inline void tap_diag(const char *fm
 	printf("\n");
 }
 
+static inline void tap_skip(const char *why)
+{
+	printf("ok %d # SKIP %s\n", ++tap_n, why);
+}
+
 /* Print the plan and return the exit status. */
 static inline int tap_done(void)
 {

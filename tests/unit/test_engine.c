@@ -58,7 +58,10 @@ int main(void)
 			       .monotonic = 86400LL * TW_NSEC, .creating = 1 };
 
 	tw_host_init(&host, (const void *)getauxval(AT_SYSINFO_EHDR));
-	tap_ok(host.clock_gettime != NULL, "the host vDSO's __vdso_clock_gettime is found");
+	if (getauxval(AT_SYSINFO_EHDR))
+		tap_ok(host.clock_gettime != NULL, "the host vDSO's __vdso_clock_gettime is found");
+	else /* valgrind, for one, hides the vDSO: the engine uses the system call */
+		tap_skip("no vDSO in the auxiliary vector");
 	pg.magic = TW_PAGE_MAGIC;
 	pg.version = TW_PAGE_VERSION;
 	pg.size = sizeof(pg);

@@ -1,0 +1,40 @@
+#!/bin/bash
+# The unit tests and every verb of the CLI under valgrind's memcheck: no invalid
+# access, no leak.  (Members are not run under valgrind: it brings its own
+# preloads.)  Prints TAP.
+set -u
+build=${1:-build}
+vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+n=0 failed=0
+check() {
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "${vg[@]}" "$@" >/dev/null 2>"$tmp/err"; then
+		echo "ok $n - valgrind: $desc"
+	else
+		echo "not ok $n - valgrind: $desc"
+		sed 's/^/# /' "$tmp/err"
+		failed=$((failed + 1))
+	fi
+}
+command -v valgrind >/dev/null || { echo "1..0 # SKIP valgrind is not installed"; exit 0; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_RUNTIME_DIR=$tmp
+for t in "$build"/tests/test_*; do
+	check "$(basename "$t")" "$t"
+done
+tw=$build/timewarp
+check "create" "$tw" create vg --at @2000000000 --rate 2
+check "set" "$tw" set vg --advance 1d --freeze
+check "show" "$tw" show vg
+check "show --json" "$tw" show vg --json
+check "ls" "$tw" ls
+check "ls --json" "$tw" ls --json
+check "run" "$tw" run --offset +1d -- true
+check "join" "$tw" join vg -- true
+check "rm" "$tw" rm vg
+check "bad input" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" run --at tomorrow -- true
+echo "1..$n"
+[ "$failed" -eq 0 ]
