@@ -69,9 +69,11 @@ static void print_text(const struct view *v)
 		printf("name:          (anonymous, made by timewarp run, pid %d)\n", v->creator);
 	printf("page:          %s\n", v->path);
 	for (int l = 0; l < TW_NLINES; l++) {
+		char label[32];
+		snprintf(label, sizeof(label), "%s:", line_names[l]);
 		clock_text((enum tw_line)l, v->virt[l], a, sizeof(a));
 		tw_format_duration(v->virt[l] - v->host[l], b, sizeof(b));
-		printf("%-14s %-32s (host %s)\n", line_names[l], a, b);
+		printf("%-14s %-32s (host %s)\n", label, a, b);
 	}
 	tw_format_rate(v->p.rate, a, sizeof(a));
 	if (v->p.rate == 0) {
