@@ -11,7 +11,7 @@
  *     struct tw_change c = { .what = TW_CH_AT, .at = 2147483647LL * TW_NSEC };
  *     struct tw_ns *ns;
  *     enum tw_refusal r;
- *     tw_ns_create("ci", &c, tw_caller(), &r, &ns);   // like `timewarp create ci --at ...`
+ *     tw_ns_create("ci", 0, &c, tw_caller(), &r, &ns); // like `timewarp create ci --at ...`
  *     ...
  *     struct tw_change adv = { .what = TW_CH_ADVANCE, .advance = 86400 * TW_NSEC };
  *     tw_ns_change(ns, &adv, tw_caller(), &r);       // like `timewarp set ci --advance 1d`
@@ -72,11 +72,13 @@ int tw_dir(char *buf, size_t n);
 const struct tw_ns *tw_caller(void);
 
 /* A new namespace: named (NAME in the namespaces directory, -EEXIST if taken) or
- * anonymous (name null: removed by tw_ns_remove when its run ends).  It starts
- * from the caller's clocks and then takes change `c` (c->creating is implied).
- * -ERANGE with *refusal set when the change is refused. */
-int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns *caller,
-		 enum tw_refusal *refusal, struct tw_ns **out);
+ * anonymous (name null).  It starts from the caller's clocks and then takes
+ * change `c` (c->creating is implied); -ERANGE with *refusal set when the change
+ * is refused.  A transient namespace (anonymous ones always are) is cleared away
+ * once the creating process, which `timewarp run` turns into the command, has
+ * exited and no process maps it any more; others last until tw_ns_remove. */
+int tw_ns_create(const char *name, int transient, const struct tw_change *c,
+		 const struct tw_ns *caller, enum tw_refusal *refusal, struct tw_ns **out);
 /* Open by name (in the caller's directory) or by clock page path. */
 int tw_ns_open(const char *name, struct tw_ns **out);
 int tw_ns_open_path(const char *path, struct tw_ns **out);

@@ -79,18 +79,21 @@ is "$got" 2000000000 "a nested run starts from the outer namespace's clocks"
 got=$("$TW" run --at @2000000000 --freeze -- "$TW" run --offset +1d -- date +%s)
 is "$got" 2000086400 "a nested --offset is relative to the outer namespace's REALTIME"
 
-# Anonymous namespaces: listed while they run, gone after
+# Anonymous namespaces: listed while they run, cleared away once the command
+# has exited (timewarp run becomes the command; the next ls or create collects)
 "$TW" run -- sleep 2 &
 runner=$!
 sleep 0.5
 like "$("$TW" ls)" "@run-$runner" "ls shows a running anonymous namespace"
 like "$("$TW" show --pid "$runner")" "anonymous, made by timewarp run, pid $runner" \
-	"show --pid of timewarp run shows its anonymous namespace"
+	"show --pid of the command shows its anonymous namespace"
 wait "$runner"
-is "$(stored | grep -c -e /@ -e '~pages/')" 1 "an anonymous namespace is removed when its command exits (ci remains)"
+is "$("$TW" ls | grep -c @run)" 0 "an anonymous namespace is gone once its command has exited"
+is "$(stored | grep -c -e /@ -e '~pages/')" 1 "and its files with it (ci's page remains)"
 "$TW" run --name named-run -- sh -c "\"$TW\" show named-run >/dev/null"
 is "$?" 0 "run --name makes a namespace others can reach by name"
-is "$(stored | grep -c .)" 2 "run --name's namespace is removed when the command exits (ci remains)"
+"$TW" ls >/dev/null
+is "$(stored | grep -c .)" 2 "run --name's namespace is gone once the command has exited (ci remains)"
 
 # rm: the name is gone; running members go on with the clocks they had, and so
 # do the children they start afterwards

@@ -75,7 +75,8 @@ static int verb_run(const struct options *o)
 {
 	enum tw_refusal why;
 	struct tw_ns *ns;
-	int r = tw_ns_create(o->name, &o->change, tw_caller(), &why, &ns), status;
+	int r = tw_ns_create(o->name, 1, &o->change, tw_caller(), &why, &ns), status;
+	char page[PATH_MAX];
 
 	if (r == -ERANGE)
 		refused(o, why);
@@ -83,10 +84,9 @@ static int verb_run(const struct options *o)
 		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
 	if (r)
 		die(1, "cannot create a namespace: %s", strerror(-r));
-	/* timewarp keeps the page mapped while the command runs: `show --pid $!`
-	 * after `timewarp run ... &` finds the namespace through it. */
-	status = run_member(tw_ns_path(ns), o->command);
-	tw_ns_remove(ns);
+	snprintf(page, sizeof(page), "%s", tw_ns_path(ns));
+	status = become_member(page, o->command);
+	tw_ns_remove(ns); /* the command could not be run */
 	tw_ns_close(ns);
 	return status;
 }
@@ -95,7 +95,7 @@ static int verb_create(const struct options *o)
 {
 	enum tw_refusal why;
 	struct tw_ns *ns;
-	int r = tw_ns_create(o->name, &o->change, tw_caller(), &why, &ns);
+	int r = tw_ns_create(o->name, 0, &o->change, tw_caller(), &why, &ns);
 
 	if (r == -ERANGE)
 		refused(o, why);
@@ -110,7 +110,7 @@ static int verb_create(const struct options *o)
 static int verb_join(const struct options *o)
 {
 	struct tw_ns *ns = open_named(o);
-	int status = run_member(tw_ns_path(ns), o->command);
+	int status = become_member(tw_ns_path(ns), o->command);
 
 	tw_ns_close(ns);
 	return status;

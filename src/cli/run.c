@@ -1,16 +1,12 @@
-/* run and join: start a command as a member of a namespace and pass its exit
- * status on, forwarding the signals timewarp is sent. */
+/* run and join: the command becomes a member of a namespace. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "die.h"
@@ -83,84 +79,37 @@ static void set_preload(const char *lib)
 
 /* A static binary would run on host time (the preload library cannot reach
  * it): say so rather than run it. */
-static void refuse_unreachable(const char *file)
+static int refuse_unreachable(const char *file)
 {
 	char path[PATH_MAX], culprit[256];
 
 	if (tw_exec_find(file, path, sizeof(path)))
-		return; /* execvp reports it */
-	if (tw_exec_reachable(path, culprit, sizeof(culprit)))
-		die(126, "cannot run '%s': %s is statically linked or not x86-64, and timewarp "
-			 "cannot give it the namespace's clocks yet", file, culprit);
-}
-
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-				 SIGALRM, SIGWINCH, SIGCONT };
-
-/* The child's status as ours: its exit status, or 128+N for death by signal N. */
-static int exit_status(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
+		return 0; /* execvp reports it */
+	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
+		return 0;
+	fprintf(stderr, "timewarp: cannot run '%s': %s is statically linked or not x86-64, and "
+		"timewarp cannot give it the namespace's clocks yet\n", file, culprit);
 	return 1;
 }
 
-int run_member(const char *page_path, char **command)
+/* Becomes the command, a member of the namespace at page_path.  timewarp does
+ * not stay behind as a parent: the command's exit status and the signals sent
+ * to it are its own, and a run's namespace is cleared away once the command is
+ * gone (see tw_store_collect).  Returns only when the command cannot be run,
+ * with the status to exit with (126, 127) after saying why. */
+int become_member(const char *page_path, char **command)
 {
 	char lib[PATH_MAX + 32];
-	struct signalfd_siginfo si;
-	sigset_t mask, old;
-	int sfd, status = 0;
-	pid_t child;
 
 	find_library(lib, sizeof(lib));
-	sigemptyset(&mask);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, &old))
-		die(1, "cannot block signals: %s", strerror(errno));
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0)
-		die(1, "cannot make a signalfd: %s", strerror(errno));
-
+	if (setenv(TW_ENV_PAGE, page_path, 1))
+		die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
+	set_preload(lib);
+	give_up_host_clock();
+	if (refuse_unreachable(command[0]))
+		return 126;
 	fflush(NULL);
-	child = fork();
-	if (child < 0)
-		die(1, "cannot fork: %s", strerror(errno));
-	if (child == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (setenv(TW_ENV_PAGE, page_path, 1))
-			die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
-		set_preload(lib);
-		give_up_host_clock();
-		refuse_unreachable(command[0]);
-		execvp(command[0], command);
-		die(errno == ENOENT ? 127 : 126, "cannot run '%s': %s", command[0],
-		    strerror(errno));
-	}
-
-	/* Signals sent to timewarp go to the command; those the terminal sends the
-	 * whole process group (si_code SI_KERNEL) already reached it. */
-	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
-		if (n != sizeof(si)) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			die(1, "cannot read signals: %s", n < 0 ? strerror(errno) : "short read");
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			pid_t w = waitpid(child, &status, WNOHANG);
-			if (w == child)
-				break;
-			continue;
-		}
-		if (si.ssi_code <= 0 || si.ssi_signo == SIGCONT)
-			kill(child, (int)si.ssi_signo);
-	}
-	close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return exit_status(status);
+	execvp(command[0], command);
+	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
 }

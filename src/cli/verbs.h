@@ -4,9 +4,9 @@
 
 #include "options.h"
 
-/* run.c: start command as a member of the namespace at page_path; returns the
- * status to exit with. */
-int run_member(const char *page_path, char **command);
+/* run.c: exec command as a member of the namespace at page_path; returns only
+ * when it cannot, with the status to exit with. */
+int become_member(const char *page_path, char **command);
 
 /* show.c */
 int verb_show(const struct options *o);

@@ -25,7 +25,10 @@ int tw_store_new_page(const char *dir, char *tmp, size_t n);
 int tw_store_publish(const char *dir, const char *tmp, const char *name, char *page,
 		     size_t page_n, char *link, size_t link_n);
 int tw_store_unname(const char *link, const char *page);
-void tw_store_collect(const char *dir);
+void tw_store_collect(const char *dir, size_t least);
+
+/* members.c: every clock page mapping of every other process, one scan */
+int tw_scan_page_mappings(void (*seen)(dev_t dev, ino_t ino, void *arg), void *arg);
 
 /* How the control library reads host time: the real vDSO found at start-up.  The
  * preload library hands over the host vDSO it found before any rewriting of the

@@ -28,8 +28,9 @@ static int parse_maps_line(char *line, struct mapping *m)
 	return 0;
 }
 
-/* Calls found() for each file mapping of process `pid`; stops when it returns
- * non-zero and returns that.  -errno when the maps can't be read. */
+/* Calls found() for each mapping of a clock page (a file in a ~pages folder,
+ * see store.c) by process `pid`; stops when it returns non-zero and returns
+ * that.  -errno when the maps can't be read. */
 static int each_mapping(pid_t pid, int (*found)(const struct mapping *, void *), void *arg)
 {
 	char path[64], line[4096 + 128];
@@ -41,7 +42,8 @@ static int each_mapping(pid_t pid, int (*found)(const struct mapping *, void *),
 		return -errno;
 	while (!r && fgets(line, sizeof(line), f)) {
 		struct mapping m;
-		if (!parse_maps_line(line, &m) && m.ino)
+		/* most lines are not pages: skip them before parsing */
+		if (strstr(line, "/~pages/") && !parse_maps_line(line, &m) && m.ino)
 			r = found(&m, arg);
 	}
 	if (!r && ferror(f))
@@ -50,34 +52,76 @@ static int each_mapping(pid_t pid, int (*found)(const struct mapping *, void *),
 	return r;
 }
 
-static int is_page(const struct mapping *m, void *arg)
-{
-	const struct tw_ns *ns = arg;
-	return m->ino == ns->ino && makedev(m->maj, m->min) == ns->dev;
-}
-
-int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
+/* Calls seen() for every clock page mapping of every process but this one (which
+ * maps pages only to look at them). */
+static int each_process(int (*found)(const struct mapping *, void *), void *arg,
+			void (*member)(pid_t, void *))
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc");
-	int n = 0;
 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
-		/* the caller maps the page only to look at it */
 		if (*end || pid <= 0 || pid == getpid())
 			continue;
-		if (each_mapping((pid_t)pid, is_page, (void *)ns) == 1) {
-			if ((size_t)n < max)
-				pids[n] = (pid_t)pid;
-			n++;
-		}
+		if (each_mapping((pid_t)pid, found, arg) == 1 && member)
+			member((pid_t)pid, arg);
 	}
 	closedir(d);
-	return n;
+	return 0;
+}
+
+struct members {
+	const struct tw_ns *ns;
+	pid_t *pids;
+	size_t max;
+	int n;
+};
+
+static int is_page(const struct mapping *m, void *arg)
+{
+	const struct tw_ns *ns = ((struct members *)arg)->ns;
+	return m->ino == ns->ino && makedev(m->maj, m->min) == ns->dev;
+}
+
+static void count_member(pid_t pid, void *arg)
+{
+	struct members *ms = arg;
+
+	if ((size_t)ms->n < ms->max)
+		ms->pids[ms->n] = pid;
+	ms->n++;
+}
+
+int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
+{
+	struct members ms = { ns, pids, max, 0 };
+	int r = each_process(is_page, &ms, count_member);
+
+	return r < 0 ? r : ms.n;
+}
+
+struct scan {
+	void (*seen)(dev_t, ino_t, void *);
+	void *arg;
+};
+
+static int report(const struct mapping *m, void *arg)
+{
+	struct scan *sc = arg;
+
+	sc->seen(makedev(m->maj, m->min), m->ino, sc->arg);
+	return 0;
+}
+
+int tw_scan_page_mappings(void (*seen)(dev_t dev, ino_t ino, void *arg), void *arg)
+{
+	struct scan sc = { seen, arg };
+
+	return each_process(report, &sc, NULL);
 }
 
 /* A mapping of a clock page: a file in the pages folder of a namespaces
@@ -86,7 +130,7 @@ static int page_path(const struct mapping *m, void *arg)
 {
 	char **out = arg;
 
-	if (!m->path || m->path[0] != '/' || !strstr(m->path, "/~pages/"))
+	if (!m->path || m->path[0] != '/')
 		return 0;
 	if (!(*out = strdup(m->path)))
 		return -ENOMEM;

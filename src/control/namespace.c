@@ -236,8 +236,8 @@ int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns
 
 /* ---- creating ------------------------------------------------------------ */
 
-int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns *caller,
-		 enum tw_refusal *refusal, struct tw_ns **out)
+int tw_ns_create(const char *name, int transient, const struct tw_change *c,
+		 const struct tw_ns *caller, enum tw_refusal *refusal, struct tw_ns **out)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 80], page[PATH_MAX + 80], link[PATH_MAX + 80];
 	int64_t h[TW_NLINES], ref[TW_NLINES];
@@ -253,7 +253,9 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 		return -EINVAL;
 	if ((r = tw_dir(dir, sizeof(dir))))
 		return r;
-	tw_store_collect(dir);
+	/* a run leaves its namespace behind for collection: gather a few first,
+	 * as one scan of /proc serves them all */
+	tw_store_collect(dir, transient || !name ? 16 : 1);
 
 	r = (int)tw_host_lines(tw_control_host(), h);
 	if (r)
@@ -280,7 +282,7 @@ int tw_ns_create(const char *name, const struct tw_change *c, const struct tw_ns
 	pg->magic = TW_PAGE_MAGIC;
 	pg->version = TW_PAGE_VERSION;
 	pg->size = sizeof(struct tw_page);
-	pg->flags = name ? 0 : TW_FLAG_ANONYMOUS;
+	pg->flags = (name ? 0 : TW_FLAG_ANONYMOUS) | (transient || !name ? TW_FLAG_RUN : 0);
 	pg->creator_pid = (int32_t)getpid();
 	pg->creator_uid = (uint32_t)geteuid();
 	pg->created_host_realtime = h[TW_LINE_REALTIME];

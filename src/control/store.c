@@ -234,7 +234,7 @@ int tw_ns_list(char ***names)
 
 	if (r)
 		return r;
-	tw_store_collect(dir);
+	tw_store_collect(dir, 1);
 	return list(dir, listed_name, names);
 }
 
@@ -243,47 +243,81 @@ static int is_page_id(const char *name)
 	return strlen(name) == PAGE_ID_LEN && strspn(name, "0123456789abcdef") == PAGE_ID_LEN;
 }
 
-static int creator_gone(const struct tw_ns *ns)
+static int creator_gone(const struct tw_page *pg)
 {
-	return kill(ns->page->creator_pid, 0) && errno == ESRCH;
+	return kill(pg->creator_pid, 0) && errno == ESRCH;
 }
 
-/* Namespaces nobody can use any more:
- * - anonymous ones whose `timewarp run` died without removing them (SIGKILL);
+struct candidate {
+	dev_t dev;
+	ino_t ino;
+	int mapped;
+	char page[PATH_MAX + 32];
+	char name[PATH_MAX + 80]; /* its name's link, "" when it has none */
+};
+
+struct candidates {
+	struct candidate *c;
+	size_t n;
+};
+
+static void mark_mapped(dev_t dev, ino_t ino, void *arg)
+{
+	struct candidates *cs = arg;
+
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->c[i].dev == dev && cs->c[i].ino == ino)
+			cs->c[i].mapped = 1;
+}
+
+/* Namespaces nobody can use any more, cleared away once at least `least` are
+ * found (one scan of /proc serves them all):
+ * - those of `timewarp run` (transient) whose command has exited: the creator
+ *   is gone (run became the command) and no process maps the page;
  * - pages without a name (removed while members ran, or half made) that no
  *   process maps and whose creator is gone. */
-void tw_store_collect(const char *dir)
+void tw_store_collect(const char *dir, size_t least)
 {
-	char pages[PATH_MAX], path[PATH_MAX + 80], **names, **ids;
+	char pages[PATH_MAX], **names, **ids;
+	struct candidates cs = { NULL, 0 };
 	int n = list(dir, listed_name, &names), m;
 
 	if (n < 0)
 		return;
 	snprintf(pages, sizeof(pages), "%s/" PAGES, dir);
-	for (int i = 0; i < n; i++) {
-		struct tw_ns *ns;
-		if (names[i][0] != '@' || tw_ns_open(names[i], &ns))
-			continue;
-		if (creator_gone(ns) && tw_ns_members(ns, NULL, 0) == 0)
-			tw_ns_remove(ns);
-		tw_ns_close(ns);
-	}
 	m = list(pages, is_page_id, &ids);
+	if (m > 0 && !(cs.c = calloc((size_t)m, sizeof(*cs.c))))
+		m = 0;
 	for (int j = 0; j < m; j++) {
+		struct candidate *c = &cs.c[cs.n];
 		struct tw_ns *ns;
-		int named = 0;
-		snprintf(path, sizeof(path), "%s/%s", pages, ids[j]);
-		for (int i = 0; i < n && !named; i++) {
-			char page[PATH_MAX];
-			named = !tw_store_resolve(dir, names[i], page, sizeof(page)) &&
-				!strcmp(page, path);
+		snprintf(c->page, sizeof(c->page), "%s/%s", pages, ids[j]);
+		c->name[0] = 0;
+		for (int i = 0; i < n && !c->name[0]; i++) {
+			char page[PATH_MAX + 32];
+			if (!tw_store_resolve(dir, names[i], page, sizeof(page)) &&
+			    !strcmp(page, c->page))
+				snprintf(c->name, sizeof(c->name), "%s/%s", dir, names[i]);
 		}
-		if (named || tw_ns_open_path(path, &ns))
+		if (tw_ns_open_path(c->page, &ns))
 			continue;
-		if (creator_gone(ns) && tw_ns_members(ns, NULL, 0) == 0)
-			unlink(path);
+		if (creator_gone(ns->page) && (!c->name[0] || (ns->page->flags & TW_FLAG_RUN))) {
+			c->dev = ns->dev;
+			c->ino = ns->ino;
+			c->mapped = 0;
+			cs.n++;
+		}
 		tw_ns_close(ns);
 	}
+	if (cs.n && cs.n >= least && tw_scan_page_mappings(mark_mapped, &cs) >= 0)
+		for (size_t i = 0; i < cs.n; i++) {
+			if (cs.c[i].mapped)
+				continue;
+			if (cs.c[i].name[0])
+				tw_store_unname(cs.c[i].name, cs.c[i].page);
+			unlink(cs.c[i].page);
+		}
+	free(cs.c);
 	if (m >= 0)
 		tw_names_free(ids);
 	tw_names_free(names);

@@ -70,6 +70,7 @@ struct tw_page {
 
 _Static_assert(sizeof(struct tw_page) <= TW_PAGE_BYTES, "clock page fits one page");
 
-#define TW_FLAG_ANONYMOUS 1u /* made by `run` without --name; removed when it exits */
+#define TW_FLAG_ANONYMOUS 1u /* made by `run` without --name */
+#define TW_FLAG_RUN 2u       /* made by `run`: goes once its command has exited */
 
 #endif

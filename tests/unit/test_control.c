@@ -27,11 +27,11 @@ int main(void)
 	unsetenv(TW_ENV_PAGE);
 	tap_ok(tw_caller() == NULL, "outside a namespace the caller's clocks are the host's");
 
-	tap_ok(tw_ns_create("harness", &at, NULL, &why, &ns) == 0, "tw_ns_create");
+	tap_ok(tw_ns_create("harness", 0, &at, NULL, &why, &ns) == 0, "tw_ns_create");
 	tap_ok(tw_ns_gettime(ns, CLOCK_REALTIME, &ts) == 0 && ts.tv_sec == 2000000000 &&
 		       ts.tv_nsec == 0,
 	       "REALTIME is the --at date, frozen");
-	tap_ok(tw_ns_create("harness", &at, NULL, &why, &again) == -EEXIST,
+	tap_ok(tw_ns_create("harness", 0, &at, NULL, &why, &again) == -EEXIST,
 	       "a second create of the name: -EEXIST");
 	tap_ok(tw_ns_change(ns, &adv, NULL, &why) == 0, "tw_ns_change --advance 1d");
 	tw_ns_gettime(ns, CLOCK_REALTIME, &ts);
