@@ -52,7 +52,7 @@ $(BUILD)/host/%.o: src/%.c $(HEADERS)
 	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
 $(BUILD)/guest/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -fvisibility=hidden $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
 
 $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
@@ -61,8 +61,26 @@ $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
 
+# The timewarp vDSO: the engine behind the kernel vDSO's entry points, in an
+# image laid out like the kernel's (src/vdso/vdso.lds) that needs no relocation.
+VDSO := $(BUILD)/timewarp-vdso.so
+$(BUILD)/guest/vdso/%.o: src/vdso/%.c $(HEADERS) src/vdso/vdso.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(ENGINE) -Isrc/vdso -fno-asynchronous-unwind-tables $(GUEST_SAN) -c $< -o $@
+$(VDSO): $(BUILD)/guest/vdso/vdso.o $(call gobj,$(ENGINE_SRC)) src/vdso/vdso.lds src/vdso/vdso.map
+	$(CC) -nostdlib -shared -Wl,-T,src/vdso/vdso.lds -Wl,--version-script=src/vdso/vdso.map \
+		-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,--no-undefined \
+		-Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--strip-all -o $@ $(filter %.o,$^)
+	@if readelf -rW $@ | grep -q R_X86_64; then \
+		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
+
+$(BUILD)/guest/preload/vdso_image.o: src/preload/vdso_image.S $(VDSO)
+	@mkdir -p $(@D)
+	$(CC) -c -Wa,-I$(BUILD) $< -o $@
+
 # Exports exactly the interposed entry points (marked TW_EXPORT).
-$(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(ENGINE_SRC) $(CONTROL_SRC))
+$(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(ENGINE_SRC) $(CONTROL_SRC)) \
+		$(BUILD)/guest/preload/vdso_image.o
 	$(CC) $(BASE) $(GUEST_SAN) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
 		-o $@ $^ -ldl -lpthread
 
@@ -78,10 +96,11 @@ engine-check: $(call gobj,$(ENGINE_SRC))
 		echo "engine needs load-time relocations:"; readelf -rW $(BUILD)/engine-alone.so; exit 1; fi
 	@echo "engine-check: freestanding, no load-time relocations"
 
-# Helper programs the black-box tests run under timewarp.
-$(BUILD)/tests/tw-%: tests/helpers/%.c
+# Helper programs the black-box tests run under timewarp (never sanitized:
+# they run with the preload library).
+$(BUILD)/tests/tw-%: tests/helpers/%.c $(call gobj,src/engine/vdso_lookup.c)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -o $@ $<
+	$(CC) $(BASE) -o $@ $^ -ldl
 
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
 

@@ -62,6 +62,8 @@ static const long line_clock[TW_NLINES] = {
 
 long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES])
 {
+	int64_t tai;
+
 	for (int i = 0; i < TW_NLINES; i++) {
 		struct tw_ts ts;
 		long r = tw_host_gettime(h, line_clock[i], &ts);
@@ -69,6 +71,12 @@ long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES])
 			return r;
 		now[i] = tw_ts_ns(&ts);
 	}
+	/* TAI and REALTIME were read a moment apart, but their difference is a
+	 * whole number of seconds: keep it exact, so TAI minus REALTIME inside a
+	 * namespace is the host's to the nanosecond. */
+	tai = now[TW_LINE_TAI] - now[TW_LINE_REALTIME];
+	tai = (tai + (tai >= 0 ? 500000000LL : -500000000LL)) / 1000000000LL * 1000000000LL;
+	now[TW_LINE_TAI] = now[TW_LINE_REALTIME] + tai;
 	return 0;
 }
 

@@ -116,7 +116,9 @@ void *tw_vdso_sym(const void *base, const char *name, const char *version)
 	n = nsyms(&im);
 	for (size_t i = 0; i < n; i++) {
 		const Elf64_Sym *s = &im.sym[i];
-		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF)
+		int type = ELF64_ST_TYPE(s->st_info);
+		if ((type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE) ||
+		    s->st_shndx == SHN_UNDEF)
 			continue;
 		if (ELF64_ST_BIND(s->st_info) != STB_GLOBAL && ELF64_ST_BIND(s->st_info) != STB_WEAK)
 			continue;

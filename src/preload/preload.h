@@ -14,7 +14,13 @@ struct tw_member {
 	const char *page_path;      /* the TIMEWARP_NS it was started with */
 	const char *lib_path;       /* this library, as the loader found it */
 	struct tw_host host;        /* the real vDSO */
+	void *vdso;                 /* the timewarp vDSO, null if not installed */
 };
+
+/* Maps the timewarp vDSO for this member and points AT_SYSINFO_EHDR at it;
+ * returns its base, or null when it could not (the libc entry points still
+ * serve the namespace). */
+void *tw_vdso_install(const struct tw_member *m, const void *host_vdso);
 
 /* This process's membership, set up on first use (or by the constructor). */
 const struct tw_member *tw_member(void);
