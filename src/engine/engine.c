@@ -1,23 +1,12 @@
-/* The engine: virtual clocks from host clocks and the clock page.
- *
- * Seqlock, reader side.  A reader's critical section spans its *host clock read*
- * as well as the parameter loads:
- *
- *     s = seq (even) ; host = read host clock ; params = page ; retry if seq != s
- *
- * A writer makes seq odd, reads the host instant h0 it rebases at, writes the new
- * parameters and makes seq even.  If a reader paired a host reading taken after h0
- * with the old parameters, its host read came after the writer made seq odd, so
- * its second load of seq sees the change and it retries.  Without that, a rate
- * change from 10 to 1 would let one reader extrapolate the old rate past h0 and
- * the next reader see MONOTONIC go backwards.  The host read is an opaque call (a
- * compiler barrier); the vDSO orders its own TSC read with lfence. */
+/* The engine: virtual clocks from host clocks and the clock page (the hot
+ * read path and the seqlock's reader side are in read.h). */
 #include <errno.h>
 #include <stddef.h>
 #include <asm/unistd.h>
 
 #include "clockmath.h"
 #include "engine.h"
+#include "read.h"
 #include "vdso_lookup.h"
 
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
@@ -88,53 +77,13 @@ long tw_page_check(const volatile struct tw_page *pg)
 	return 0;
 }
 
-static inline uint32_t seq_begin(const struct tw_page *pg)
-{
-	uint32_t s;
-	while ((s = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE)) & 1)
-		__builtin_ia32_pause();
-	return s;
-}
-
-static inline int seq_retry(const struct tw_page *pg, uint32_t s)
-{
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return __atomic_load_n(&pg->seq, __ATOMIC_RELAXED) != s;
-}
-
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		struct tw_ts *ts)
 {
-	int line = tw_clock_line((int)clockid);
-	struct tw_ts host;
-	struct tw_base b;
-	uint64_t rate;
-	int64_t hns;
-	uint32_t s;
-	long r;
-
-	if (line < 0)
-		return tw_host_gettime(h, clockid, ts);
-	do {
-		s = seq_begin(pg);
-		r = tw_host_gettime(h, clockid, &host);
-		if (r)
-			return r;
-		b.host = LOAD(pg->p.base[line].host);
-		b.virt = LOAD(pg->p.base[line].virt);
-		rate = LOAD(pg->p.rate);
-	} while (seq_retry(pg, s));
-	hns = tw_ts_ns(&host);
-	/* A coarse reading lags the fine instant the page was last rebased at by up
-	 * to a tick; mapped with a new, higher rate that lag would step the clock
-	 * back.  Read within a second behind the anchor, it is the anchor. */
-	if ((clockid == 5 || clockid == 6) && hns < b.host && hns > b.host - 1000000000LL)
-		hns = b.host; /* CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE */
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, hns));
-	return 0;
+	return tw_read_clock(pg, h, clockid, ts);
 }
 
 static void copy_params(struct tw_params *out, const struct tw_params *in)
@@ -153,9 +102,9 @@ void tw_read_params(const struct tw_page *pg, struct tw_params *out)
 {
 	uint32_t s;
 	do {
-		s = seq_begin(pg);
+		s = tw_seq_begin(pg);
 		copy_params(out, &pg->p);
-	} while (seq_retry(pg, s));
+	} while (tw_seq_retry(pg, s));
 }
 
 long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
@@ -166,12 +115,12 @@ long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
 	long r;
 
 	do {
-		s = seq_begin(pg);
+		s = tw_seq_begin(pg);
 		r = tw_host_lines(h, host);
 		if (r)
 			return r;
 		copy_params(&p, &pg->p);
-	} while (seq_retry(pg, s));
+	} while (tw_seq_retry(pg, s));
 	for (int i = 0; i < TW_NLINES; i++)
 		virt[i] = tw_map(&p, (enum tw_line)i, host[i]);
 	return 0;
@@ -200,6 +149,12 @@ void tw_write_end(struct tw_page *pg, uint32_t s, const struct tw_params *p)
 		STORE(pg->p.rate, p->rate);
 		STORE(pg->p.saved_rate, p->saved_rate);
 		STORE(pg->p.settime, p->settime);
+		for (int i = 0; i < TW_NLINES; i++) {
+			struct tw_ts o = tw_ns_ts(p->base[i].virt - p->base[i].host);
+			STORE(pg->fast[i].off_sec, o.sec);
+			STORE(pg->fast[i].off_nsec, o.nsec);
+			STORE(pg->fast[i].anchor_sec, tw_ns_ts(p->base[i].host).sec + 2);
+		}
 	}
 	__atomic_store_n(&pg->seq, s + 1, __ATOMIC_RELEASE); /* fields before seq even */
 	if (p)

@@ -61,6 +61,13 @@ struct tw_page {
 	uint32_t generation;
 	uint32_t flags;
 	struct tw_params p;
+	/* Derived by the writer, under the same seqlock, so the common read needs
+	 * no multiply or divide: for rate 1, each line's V - H split into seconds
+	 * and nanoseconds (0 <= off_nsec < 1e9); and the second after H, before
+	 * which a coarse reading may still lag behind H. */
+	struct tw_fast {
+		int64_t off_sec, off_nsec, anchor_sec;
+	} fast[TW_NLINES];
 	/* Written once at creation, never changed. */
 	int32_t creator_pid;
 	uint32_t creator_uid;

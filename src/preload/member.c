@@ -16,7 +16,8 @@
 #include "preload.h"
 #include "timewarp.h"
 
-static struct tw_member self;
+struct tw_member tw_self;
+#define self tw_self
 static char page_path[PATH_MAX], lib_path[PATH_MAX];
 
 __attribute__((noreturn)) static void unreachable_namespace(const char *path, const char *why)
@@ -69,27 +70,27 @@ static void join(void)
 		self.lib_path = lib_path;
 }
 
-enum { UNJOINED, JOINING, JOINED };
-static int state = UNJOINED;
+int tw_state = TW_UNJOINED;
+#define state tw_state
 static long joining_tid;
 
 const struct tw_member *tw_member(void)
 {
-	int expected = UNJOINED;
+	int expected = TW_UNJOINED;
 
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == JOINED)
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == TW_JOINED)
 		return &self;
-	if (__atomic_compare_exchange_n(&state, &expected, JOINING, 0, __ATOMIC_ACQ_REL,
+	if (__atomic_compare_exchange_n(&state, &expected, TW_JOINING, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		joining_tid = syscall(SYS_gettid);
 		join();
-		__atomic_store_n(&state, JOINED, __ATOMIC_RELEASE);
+		__atomic_store_n(&state, TW_JOINED, __ATOMIC_RELEASE);
 		return &self;
 	}
 	/* Called again from inside join() on this thread: what is there so far. */
 	if (joining_tid == syscall(SYS_gettid))
 		return &self;
-	while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != JOINED)
+	while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != TW_JOINED)
 		__builtin_ia32_pause();
 	return &self;
 }

@@ -8,23 +8,26 @@
 #include <time.h>
 
 #include "preload.h"
+#include "read.h"
 
 _Static_assert(sizeof(struct timespec) == sizeof(struct tw_ts), "timespec is the kernel's");
 _Static_assert(sizeof(struct timeval) == sizeof(struct tw_tv), "timeval is the kernel's");
 
 /* clock_gettime of the namespace, or of the host for a process outside one. */
-static long now(clockid_t clk, struct tw_ts *ts)
+static inline __attribute__((always_inline)) long now(clockid_t clk, struct tw_ts *ts)
 {
-	const struct tw_member *m = tw_member();
+	const struct tw_member *m = tw_member_fast();
 
-	if (m->page)
-		return tw_gettime(m->page, &m->host, clk, ts);
+	if (__builtin_expect(m->page != NULL, 1))
+		return tw_read_clock(m->page, &m->host, clk, ts);
 	return tw_host_gettime(&m->host, clk, ts);
 }
 
 TW_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 {
-	return tw_ret(now(clk, (struct tw_ts *)ts));
+	long r = now(clk, (struct tw_ts *)ts);
+
+	return __builtin_expect(r == 0, 1) ? 0 : tw_ret(r);
 }
 
 /* glibc's private alias, used by some of its own callers across libraries */

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "engine.h"
+#include "read.h"
 #include "vdso.h"
 
 /* In .data, not .bss: the image is used as its file bytes, like the kernel's. */
@@ -25,7 +26,7 @@ long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache);
 
 long __vdso_clock_gettime(long clk, struct tw_ts *ts)
 {
-	return tw_gettime(D.page, &D.host, clk, ts);
+	return tw_read_clock(D.page, &D.host, clk, ts);
 }
 
 long __vdso_gettimeofday(struct tw_tv *tv, void *tz)
