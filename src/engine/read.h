@@ -47,13 +47,12 @@ static inline int tw_line_of(long clockid)
 	return (unsigned long)clockid < 12 ? line[clockid] : -1;
 }
 
-static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_page *pg, const struct tw_host *h,
-				 long clockid, struct tw_ts *ts)
+static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_page *pg,
+								 const struct tw_host *h,
+								 long clockid, struct tw_ts *ts)
 {
 	int line = tw_line_of(clockid);
-	int coarse = clockid == 5 || clockid == 6; /* REALTIME_COARSE, MONOTONIC_COARSE */
 	struct tw_fast f;
-	struct tw_ts host;
 	struct tw_base b;
 	uint64_t rate;
 	int64_t hns;
@@ -62,34 +61,35 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 
 	if (line < 0)
 		return tw_host_gettime(h, clockid, ts);
+	/* The host time goes straight into the caller's buffer and is turned into
+	 * virtual time there: fewer values live across the host call. */
 	do {
 		s = tw_seq_begin(pg);
-		r = h->clock_gettime ? h->clock_gettime(clockid, &host)
-				     : tw_host_gettime(h, clockid, &host);
+		r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_host_gettime(h, clockid, ts);
 		if (__builtin_expect(r != 0, 0))
 			return r;
 		rate = TW_LOAD(pg->p.rate);
-		b.host = TW_LOAD(pg->p.base[line].host);
-		b.virt = TW_LOAD(pg->p.base[line].virt);
 		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
 		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
 		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
+		b.host = TW_LOAD(pg->p.base[line].host);
+		b.virt = TW_LOAD(pg->p.base[line].virt);
 	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
 
 	/* A coarse reading lags the fine instant the page was last rebased at by up
 	 * to a tick; mapped with a new, higher rate (or a resume) that lag would
 	 * step the clock back.  Read within a second behind the anchor, it is the
-	 * anchor. */
-	if (coarse && host.sec < f.anchor_sec) {
-		hns = tw_ts_ns(&host);
+	 * anchor.  (REALTIME_COARSE, MONOTONIC_COARSE) */
+	if ((clockid == 5 || clockid == 6) && ts->sec < f.anchor_sec) {
+		hns = tw_ts_ns(ts);
 		if (hns < b.host && hns > b.host - 1000000000LL)
-			host = tw_ns_ts(b.host);
+			*ts = tw_ns_ts(b.host);
 	}
 	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
 		/* the offset alone; clamped into the line's range like tw_map_line */
 		int64_t max_sec = line >= TW_LINE_MONOTONIC ? TW_MONO_MAX / 1000000000LL
 							    : TW_REALTIME_MAX / 1000000000LL;
-		int64_t sec = host.sec + f.off_sec, nsec = host.nsec + f.off_nsec;
+		int64_t sec = ts->sec + f.off_sec, nsec = ts->nsec + f.off_nsec;
 		if (nsec >= 1000000000LL) {
 			nsec -= 1000000000LL;
 			sec++;
@@ -100,7 +100,7 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 			return 0;
 		}
 	}
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(&host)));
+	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
 	return 0;
 }
 
