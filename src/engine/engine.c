@@ -154,6 +154,9 @@ void tw_write_end(struct tw_page *pg, uint32_t s, const struct tw_params *p)
 			STORE(pg->fast[i].off_sec, o.sec);
 			STORE(pg->fast[i].off_nsec, o.nsec);
 			STORE(pg->fast[i].anchor_sec, tw_ns_ts(p->base[i].host).sec + 2);
+			o = tw_ns_ts(p->base[i].virt);
+			STORE(pg->fast[i].virt_sec, o.sec);
+			STORE(pg->fast[i].virt_nsec, o.nsec);
 		}
 	}
 	__atomic_store_n(&pg->seq, s + 1, __ATOMIC_RELEASE); /* fields before seq even */

@@ -61,12 +61,13 @@ struct tw_page {
 	uint32_t generation;
 	uint32_t flags;
 	struct tw_params p;
-	/* Derived by the writer, under the same seqlock, so the common read needs
+	/* Derived by the writer, under the same seqlock, so the common reads need
 	 * no multiply or divide: for rate 1, each line's V - H split into seconds
-	 * and nanoseconds (0 <= off_nsec < 1e9); and the second after H, before
-	 * which a coarse reading may still lag behind H. */
+	 * and nanoseconds (0 <= nsec < 1e9); for rate 0 (frozen), V split likewise;
+	 * and the second after H, before which a coarse reading may still lag
+	 * behind H. */
 	struct tw_fast {
-		int64_t off_sec, off_nsec, anchor_sec;
+		int64_t off_sec, off_nsec, virt_sec, virt_nsec, anchor_sec;
 	} fast[TW_NLINES];
 	/* Written once at creation, never changed. */
 	int32_t creator_pid;

@@ -72,6 +72,8 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
 		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
 		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
+		f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
+		f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
 		b.host = TW_LOAD(pg->p.base[line].host);
 		b.virt = TW_LOAD(pg->p.base[line].virt);
 	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
@@ -99,6 +101,11 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 			ts->nsec = nsec;
 			return 0;
 		}
+	}
+	if (rate == 0) { /* frozen: the anchor itself, already within range */
+		ts->sec = f.virt_sec;
+		ts->nsec = f.virt_nsec;
+		return 0;
 	}
 	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
 	return 0;
