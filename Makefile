@@ -113,6 +113,14 @@ check-valgrind: all $(UNITS)
 check-sanitize:
 	$(MAKE) BUILD=build/sanitize SAN=1 check
 
+# Benchmarks (DESIGN section 6): bench/run builds its own helpers in
+# bench/build, measures timewarp side by side with the host and the peers,
+# prints the table and writes it to bench/results/.  Installs nothing: a
+# missing peer or tool is reported.  QUICK=1: smoke run; BENCH_CPU=N: pin.
+bench: all
+	TIMEWARP=$(abspath $(BUILD))/timewarp CC="$(CC)" bench/run \
+		$(if $(filter-out 0,$(QUICK)),--quick) $(if $(BENCH_CPU),--cpu $(BENCH_CPU))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/timewarp
 	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(PREFIX)/bin/timewarp
@@ -123,5 +131,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check check-sanitize check-valgrind engine-check install clean
+.PHONY: all bench check check-sanitize check-valgrind engine-check install clean
 .DELETE_ON_ERROR:

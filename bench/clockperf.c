@@ -1,0 +1,763 @@
+/* clockperf: the measuring half of timewarp's benchmark harness (bench/run is
+ * the other).  Every interval is timed with the TSC, which no virtual clock
+ * touches; its frequency is calibrated once on the host (`clockperf tsc-hz`,
+ * outside any namespace, where the clocks do not lie) and passed in with
+ * --tsc-hz.  Output is one measurement a line, "WHAT KEY... VALUE", for the
+ * driver to parse.
+ *
+ *   clockperf tsc-hz
+ *   clockperf throughput --tsc-hz HZ --window S     calls/s per clock and path
+ *   clockperf cold --tsc-hz HZ --samples N          one read after flushing caches
+ *   clockperf mem                                   resident set and mappings
+ *   clockperf spawn --tsc-hz HZ --runs N -- CMD...  start-up time of CMD
+ *   clockperf sleep --tsc-hz HZ --ms D --count N    host time of nanosleep(D)
+ *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T
+ *                                                   wake latency after `timewarp set`
+ *   clockperf sleeper                               (the waiter that `wake` starts)
+ *
+ * Paths: "libc" is clock_gettime as a program calls it (through the PLT, so
+ * an LD_PRELOAD library interposes); "vdso" is __vdso_clock_gettime looked up
+ * in the image at AT_SYSINFO_EHDR by the small ELF reader below, as Go's
+ * runtime does. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef int (*cgt_fn)(clockid_t, struct timespec *);
+
+static const struct {
+	const char *name;
+	clockid_t id;
+} clocks[] = {
+	{ "REALTIME", CLOCK_REALTIME },
+	{ "MONOTONIC", CLOCK_MONOTONIC },
+	{ "BOOTTIME", CLOCK_BOOTTIME },
+	{ "REALTIME_COARSE", CLOCK_REALTIME_COARSE },
+	{ "MONOTONIC_COARSE", CLOCK_MONOTONIC_COARSE },
+};
+#define NCLOCKS (sizeof(clocks) / sizeof(clocks[0]))
+
+static double tsc_hz;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("clockperf: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+/* ---- the TSC ---------------------------------------------------------- */
+
+/* lfence before rdtsc: earlier instructions have completed. */
+static inline uint64_t tsc_start(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* rdtscp waits for earlier instructions; lfence keeps later ones after it. */
+static inline uint64_t tsc_stop(void)
+{
+	uint32_t lo, hi, aux;
+
+	__asm__ volatile("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+static int64_t raw_ns(void)
+{
+	struct timespec ts;
+
+	/* a raw syscall: the host clock, whatever library is preloaded */
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC_RAW, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Ticks per second against the host's CLOCK_MONOTONIC_RAW (raw syscall, so
+ * nothing interposed), median of five 100 ms windows.  Meant to run outside
+ * any namespace. */
+static int cmd_tsc_hz(void)
+{
+	double hz[5];
+
+	for (int i = 0; i < 5; i++) {
+		int64_t n0 = raw_ns(), n1;
+		uint64_t t0 = tsc_start(), t1;
+
+		do
+			n1 = raw_ns();
+		while (n1 - n0 < 100000000);
+		t1 = tsc_stop();
+		hz[i] = (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
+	}
+	qsort(hz, 5, sizeof(hz[0]), cmp_double);
+	printf("%.0f\n", hz[2]);
+	return 0;
+}
+
+/* ---- the vDSO: a small ELF symbol lookup ------------------------------ */
+
+/* Turns a d_ptr of the image into an address: link-time addresses of a
+ * mapped image are relative to its load bias; one already relocated lies
+ * inside the mapping. */
+static const void *dyn_addr(uintptr_t base, uintptr_t bias, uintptr_t v)
+{
+	return (const void *)(v >= base ? v : bias + v);
+}
+
+/* Number of dynamic symbols from a GNU hash table: one past the highest
+ * index any bucket's chain reaches. */
+static size_t gnu_hash_count(const uint32_t *gh)
+{
+	uint32_t nbuckets = gh[0], symoffset = gh[1], bloom_words = gh[2];
+	const uint32_t *buckets = gh + 4 + (size_t)bloom_words * (sizeof(uint64_t) / 4);
+	const uint32_t *chain = buckets + nbuckets;
+	uint32_t last = 0;
+
+	for (uint32_t b = 0; b < nbuckets; b++)
+		if (buckets[b] > last)
+			last = buckets[b];
+	if (last < symoffset)
+		return symoffset;
+	while (!(chain[last - symoffset] & 1))
+		last++;
+	return (size_t)last + 1;
+}
+
+/* The address of NAME (version LINUX_2.6 when the image has versions) in the
+ * ELF image at AT_SYSINFO_EHDR, or NULL. */
+static void *vdso_sym(const char *name)
+{
+	const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	const Elf64_Phdr *ph;
+	const Elf64_Dyn *dyn = NULL;
+	const Elf64_Sym *sym = NULL;
+	const char *str = NULL;
+	const uint32_t *hash = NULL, *gnu = NULL;
+	const Elf64_Versym *versym = NULL;
+	const Elf64_Verdef *verdef = NULL;
+	uintptr_t base = (uintptr_t)img, bias = 0;
+	int loaded = 0;
+	size_t nsym;
+
+	if (!img || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !loaded) {
+			bias = base + ph[i].p_offset - ph[i].p_vaddr;
+			loaded = 1;
+		}
+	}
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = (const Elf64_Dyn *)(bias + ph[i].p_vaddr);
+	if (!loaded || !dyn)
+		return NULL;
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		const void *p = dyn_addr(base, bias, dyn->d_un.d_ptr);
+
+		switch (dyn->d_tag) {
+		case DT_SYMTAB: sym = p; break;
+		case DT_STRTAB: str = p; break;
+		case DT_HASH: hash = p; break;
+		case DT_GNU_HASH: gnu = p; break;
+		case DT_VERSYM: versym = p; break;
+		case DT_VERDEF: verdef = p; break;
+		}
+	}
+	if (!sym || !str || (!hash && !gnu))
+		return NULL;
+	nsym = hash ? hash[1] : gnu_hash_count(gnu);
+	for (size_t i = 1; i < nsym; i++) {
+		unsigned type = ELF64_ST_TYPE(sym[i].st_info);
+
+		if (sym[i].st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_NOTYPE) ||
+		    strcmp(str + sym[i].st_name, name))
+			continue;
+		if (versym && verdef) {
+			unsigned want = versym[i] & 0x7fff;
+			const Elf64_Verdef *vd = verdef;
+			int ok = 0;
+
+			for (;;) {
+				if (vd->vd_ndx == want && !(vd->vd_flags & VER_FLG_BASE)) {
+					const Elf64_Verdaux *aux =
+						(const Elf64_Verdaux *)((const char *)vd + vd->vd_aux);
+					ok = !strcmp(str + aux->vda_name, "LINUX_2.6");
+					break;
+				}
+				if (!vd->vd_next)
+					break;
+				vd = (const Elf64_Verdef *)((const char *)vd + vd->vd_next);
+			}
+			if (!ok)
+				continue;
+		}
+		return (void *)(bias + sym[i].st_value);
+	}
+	return NULL;
+}
+
+/* ---- scenario 1: throughput ------------------------------------------- */
+
+static volatile long sink;
+
+/* Calls in a window of `budget` ticks, the TSC read after every 16 calls. */
+#define WINDOW(CALL)                                                           \
+	do {                                                                   \
+		struct timespec ts = { 0, 0 };                                 \
+		uint64_t t0 = tsc_start(), t = t0, end = t0 + budget, n = 0;   \
+		long acc = 0;                                                  \
+		do {                                                           \
+			for (int i_ = 0; i_ < 16; i_++) {                      \
+				CALL;                                          \
+				acc += ts.tv_nsec;                             \
+			}                                                      \
+			n += 16;                                               \
+			t = tsc_stop();                                        \
+		} while (t < end);                                             \
+		sink = acc;                                                    \
+		*calls = n;                                                    \
+		*ticks = t - t0;                                               \
+	} while (0)
+
+static void window_libc(clockid_t c, uint64_t budget, uint64_t *calls, uint64_t *ticks)
+{
+	WINDOW(clock_gettime(c, &ts));
+}
+
+static void window_vdso(cgt_fn f, clockid_t c, uint64_t budget, uint64_t *calls, uint64_t *ticks)
+{
+	WINDOW(f(c, &ts));
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* Does the direct vDSO call tell the same time as libc's clock_gettime (which
+ * a preload library serves)?  Same within 50 ms, bracketed by two libc reads. */
+static void check_vdso(cgt_fn f)
+{
+	for (size_t k = 0; k < NCLOCKS; k++) {
+		struct timespec a, b, c;
+		int64_t lo, hi, v, diff;
+
+		clock_gettime(clocks[k].id, &a);
+		f(clocks[k].id, &b);
+		clock_gettime(clocks[k].id, &c);
+		lo = ts_ns(&a) - 50000000;
+		hi = ts_ns(&c) + 50000000;
+		v = ts_ns(&b);
+		diff = v - ts_ns(&a);
+		printf("agree %s %d %" PRId64 "\n", clocks[k].name, v >= lo && v <= hi, diff);
+	}
+}
+
+static int cmd_throughput(double window)
+{
+	cgt_fn vdso = (cgt_fn)vdso_sym("__vdso_clock_gettime");
+	uint64_t budget = (uint64_t)(window * tsc_hz), calls, ticks;
+
+	if (vdso)
+		check_vdso(vdso);
+	for (int path = 0; path < 2; path++) {
+		for (size_t k = 0; k < NCLOCKS; k++) {
+			clockid_t c = clocks[k].id;
+
+			if (path && !vdso) {
+				printf("tp vdso %s NA\n", clocks[k].name);
+				continue;
+			}
+			/* warm up: caches, branch predictors, the core's clock speed */
+			if (path)
+				window_vdso(vdso, c, budget / 10, &calls, &ticks);
+			else
+				window_libc(c, budget / 10, &calls, &ticks);
+			if (path)
+				window_vdso(vdso, c, budget, &calls, &ticks);
+			else
+				window_libc(c, budget, &calls, &ticks);
+			printf("tp %s %s %.0f\n", path ? "vdso" : "libc", clocks[k].name,
+			       (double)calls * tsc_hz / (double)ticks);
+		}
+	}
+	return 0;
+}
+
+/* ---- scenario 2: one read with cold caches ---------------------------- */
+
+struct range {
+	uintptr_t lo, hi;
+};
+
+static struct range flush_ranges[64];
+static int nflush;
+static sigjmp_buf probe_jmp;
+
+static void probe_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(probe_jmp, 1);
+}
+
+/* Whether the byte at p can be read (a fault says no). */
+static int readable(uintptr_t p)
+{
+	if (sigsetjmp(probe_jmp, 1))
+		return 0;
+	(void)*(volatile const char *)p;
+	return 1;
+}
+
+/* Adds the readable pages of [lo, hi) that can be touched (a vvar mapping
+ * may hold pages that fault, such as a paravirtual clock page not in use). */
+static void add_flushable(uintptr_t lo, uintptr_t hi)
+{
+	struct sigaction sa = { .sa_handler = probe_fault }, old_segv, old_bus;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	for (uintptr_t p = lo; p < hi && nflush < 64; p += (uintptr_t)pg) {
+		if (!readable(p))
+			continue;
+		if (nflush && flush_ranges[nflush - 1].hi == p)
+			flush_ranges[nflush - 1].hi = p + (uintptr_t)pg;
+		else
+			flush_ranges[nflush++] = (struct range){ p, p + (uintptr_t)pg };
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+}
+
+/* What one clock read touches besides the caller: the vDSO image and its
+ * data pages, the image at AT_SYSINFO_EHDR wherever it is, a clock page
+ * (".../~pages/..."), the preload libraries (timewarp's or libfaketime) and
+ * the page of libc that holds clock_gettime. */
+static void collect_ranges(void)
+{
+	uintptr_t ehdr = (uintptr_t)getauxval(AT_SYSINFO_EHDR), libc_cgt = 0;
+	long pg = sysconf(_SC_PAGESIZE);
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+
+	if (libc) {
+		libc_cgt = (uintptr_t)dlsym(libc, "clock_gettime");
+		dlclose(libc);
+	}
+	if (!f)
+		die("cannot read /proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8] = "", *path;
+		int off = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &off) < 3)
+			continue;
+		if (perms[0] != 'r')
+			continue;
+		path = line + off;
+		path[strcspn(path, "\n")] = 0;
+		if (!strcmp(path, "[vdso]") || !strncmp(path, "[vvar", 5) ||
+		    (ehdr >= lo && ehdr < hi) || strstr(path, "/~pages/") ||
+		    strstr(path, "libtimewarp") || strstr(path, "libfaketime"))
+			add_flushable(lo, hi);
+		else if (libc_cgt >= lo && libc_cgt < hi) {
+			uintptr_t p = libc_cgt & ~(uintptr_t)(pg - 1);
+
+			add_flushable(p, p + (uintptr_t)pg < hi ? p + 2 * (uintptr_t)pg : hi);
+		}
+	}
+	fclose(f);
+}
+
+static void flush_all(void)
+{
+	for (int i = 0; i < nflush; i++)
+		for (uintptr_t p = flush_ranges[i].lo; p < flush_ranges[i].hi; p += 64)
+			__asm__ volatile("clflush (%0)" : : "r"(p) : "memory");
+	__asm__ volatile("mfence" : : : "memory");
+}
+
+static int cmd_cold(int samples)
+{
+	cgt_fn vdso = (cgt_fn)vdso_sym("__vdso_clock_gettime");
+	enum { LIBC_RT, LIBC_MONO, VDSO_RT, OVERHEAD, NKIND };
+	static const char *const label[NKIND] = {
+		"libc REALTIME", "libc MONOTONIC", "vdso REALTIME", "overhead -"
+	};
+	uint64_t *t[NKIND];
+	size_t bytes = 0;
+
+	if (vdso)
+		check_vdso(vdso);
+	collect_ranges();
+	for (int i = 0; i < nflush; i++)
+		bytes += flush_ranges[i].hi - flush_ranges[i].lo;
+	for (int k = 0; k < NKIND; k++)
+		if (!(t[k] = calloc((size_t)samples, sizeof(uint64_t))))
+			die("out of memory");
+	for (int s = 0; s < samples; s++) {
+		for (int k = 0; k < NKIND; k++) {
+			struct timespec ts;
+			uint64_t t0, t1;
+
+			if (k == VDSO_RT && !vdso)
+				continue;
+			flush_all();
+			t0 = tsc_start();
+			switch (k) {
+			case LIBC_RT: clock_gettime(CLOCK_REALTIME, &ts); break;
+			case LIBC_MONO: clock_gettime(CLOCK_MONOTONIC, &ts); break;
+			case VDSO_RT: vdso(CLOCK_REALTIME, &ts); break;
+			default: ts.tv_nsec = 0; break;
+			}
+			t1 = tsc_stop();
+			sink = ts.tv_nsec;
+			t[k][s] = t1 - t0;
+		}
+	}
+	for (int k = 0; k < NKIND; k++) {
+		if (k == VDSO_RT && !vdso) {
+			printf("cold %s NA\n", label[k]);
+			continue;
+		}
+		qsort(t[k], (size_t)samples, sizeof(uint64_t), cmp_u64);
+		printf("cold %s %" PRIu64 "\n", label[k], t[k][samples / 2]);
+	}
+	printf("flushed %zu\n", bytes);
+	return 0;
+}
+
+/* ---- scenario 5: memory ----------------------------------------------- */
+
+static int cmd_mem(void)
+{
+	cgt_fn vdso = (cgt_fn)vdso_sym("__vdso_clock_gettime");
+	char line[4096];
+	FILE *f;
+
+	/* read every clock both ways first, so whatever is set up lazily is */
+	for (size_t k = 0; k < NCLOCKS; k++) {
+		struct timespec ts;
+
+		clock_gettime(clocks[k].id, &ts);
+		if (vdso)
+			vdso(clocks[k].id, &ts);
+	}
+	if (!(f = fopen("/proc/self/status", "r")))
+		die("cannot read /proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			printf("rss_kb %ld\n", strtol(line + 6, NULL, 10));
+	fclose(f);
+	if (!(f = fopen("/proc/self/maps", "r")))
+		die("cannot read /proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8] = "";
+		int off = 0;
+		char *path;
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &off) < 3)
+			continue;
+		path = line + off;
+		path[strcspn(path, "\n")] = 0;
+		printf("map %s %lu %s\n", perms, (hi - lo) / 1024, *path ? path : "[anon]");
+	}
+	fclose(f);
+	return 0;
+}
+
+/* ---- scenario 4: start-up --------------------------------------------- */
+
+static pid_t start(char **argv, int out_fd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int err;
+
+	posix_spawn_file_actions_init(&fa);
+	if (out_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err)
+		die("cannot start %s: %s", argv[0], strerror(err));
+	return pid;
+}
+
+static int finish(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	return st;
+}
+
+static int cmd_spawn(int runs, char **argv)
+{
+	double *us = calloc((size_t)runs, sizeof(double));
+
+	if (!us)
+		die("out of memory");
+	for (int i = 0; i < runs; i++) {
+		uint64_t t0 = tsc_start();
+		int st = finish(start(argv, -1));
+
+		us[i] = (double)(tsc_stop() - t0) * 1e6 / tsc_hz;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			die("%s failed (status 0x%x)", argv[0], st);
+	}
+	qsort(us, (size_t)runs, sizeof(double), cmp_double);
+	printf("spawn %.1f %.1f %.1f\n", us[runs / 2], us[0], us[runs - 1]);
+	return 0;
+}
+
+/* ---- scenario 6: waits ------------------------------------------------ */
+
+static int cmd_sleep(double ms, int count)
+{
+	struct timespec d = { (time_t)(ms / 1000), (long)((ms - 1000 * (double)(time_t)(ms / 1000)) * 1e6) };
+	double *took = calloc((size_t)count, sizeof(double));
+
+	if (!took)
+		die("out of memory");
+	for (int i = 0; i < count; i++) {
+		uint64_t t0 = tsc_start();
+
+		nanosleep(&d, NULL);
+		took[i] = (double)(tsc_stop() - t0) * 1e3 / tsc_hz;
+	}
+	qsort(took, (size_t)count, sizeof(double), cmp_double);
+	printf("sleep %.3f %.3f %.3f\n", took[count / 2], took[0], took[count - 1]);
+	return 0;
+}
+
+/* Inside a namespace: wait for an absolute REALTIME an hour ahead; say when
+ * ready, and the TSC at wake-up. */
+static int cmd_sleeper(void)
+{
+	struct timespec now, until;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	until = now;
+	until.tv_sec += 3600;
+	printf("ready\n");
+	fflush(stdout);
+	do
+		r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
+	while (r == EINTR);
+	printf("woke %" PRIu64 "\n", tsc_stop());
+	fflush(stdout);
+	return 0;
+}
+
+/* Reads one line from fd within timeout_ms into buf; 0 when it came. */
+static int read_line(int fd, char *buf, size_t n, int timeout_ms)
+{
+	size_t len = 0;
+	int64_t deadline = raw_ns() + (int64_t)timeout_ms * 1000000;
+
+	while (len + 1 < n) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int64_t left = (deadline - raw_ns()) / 1000000;
+		ssize_t r;
+
+		if (left < 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		if ((r = read(fd, buf + len, 1)) <= 0)
+			return -1;
+		if (buf[len] == '\n') {
+			buf[len] = 0;
+			return 0;
+		}
+		len++;
+	}
+	return -1;
+}
+
+/* Outside: starts the sleeper in namespace NAME, advances NAME by two hours
+ * with `timewarp set`, and reports how long after that the sleeper woke:
+ * "wake US_AFTER_SET_EXIT US_AFTER_SET_START", or "wake timeout". */
+static int cmd_wake(const char *tw, const char *name, int timeout_ms)
+{
+	char self[PATH_MAX], line[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fds[2];
+	pid_t sleeper;
+	uint64_t t0, t1, woke;
+
+	if (n < 0)
+		die("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = 0;
+	if (pipe(fds))
+		die("pipe: %s", strerror(errno));
+	{
+		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper", NULL };
+
+		sleeper = start(argv, fds[1]);
+	}
+	close(fds[1]);
+	if (read_line(fds[0], line, sizeof(line), 5000) || strcmp(line, "ready")) {
+		kill(sleeper, SIGKILL);
+		finish(sleeper);
+		die("the sleeper did not start in namespace %s", name);
+	}
+	usleep(20000); /* let it block */
+	{
+		char *argv[] = { (char *)tw, "set", (char *)name, "--advance", "2h", NULL };
+		int st;
+
+		t0 = tsc_start();
+		st = finish(start(argv, -1));
+		t1 = tsc_stop();
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			die("timewarp set %s --advance 2h failed", name);
+	}
+	if (read_line(fds[0], line, sizeof(line), timeout_ms) ||
+	    sscanf(line, "woke %" SCNu64, &woke) != 1) {
+		printf("wake timeout\n");
+		kill(sleeper, SIGKILL);
+	} else {
+		printf("wake %.1f %.1f\n", ((double)woke - (double)t1) * 1e6 / tsc_hz,
+		       ((double)woke - (double)t0) * 1e6 / tsc_hz);
+	}
+	finish(sleeper);
+	close(fds[0]);
+	return 0;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static void usage(void)
+{
+	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | wake | sleeper\n"
+	      "  options: --tsc-hz HZ --window S --samples N --runs N --ms D --count N\n"
+	      "           --timewarp PATH --name NS --timeout-ms T [-- CMD...]\n"
+	      "(see the comment at the top of bench/clockperf.c)\n",
+	      stderr);
+	exit(2);
+}
+
+static double number(const char *opt, const char *s, double min)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		die("%s needs a value", opt);
+	v = strtod(s, &end);
+	if (*end || end == s || !(v >= min))
+		die("%s: bad value %s", opt, s);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	double window = 0.25, ms = 10;
+	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, i;
+	const char *cmd, *tw = NULL, *name = NULL;
+	char **rest = NULL;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	for (i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(o, "--")) {
+			rest = argv + i + 1;
+			break;
+		}
+		if (!strcmp(o, "--tsc-hz")) tsc_hz = number(o, v, 1e6);
+		else if (!strcmp(o, "--window")) window = number(o, v, 1e-4);
+		else if (!strcmp(o, "--samples")) samples = (int)number(o, v, 1);
+		else if (!strcmp(o, "--runs")) runs = (int)number(o, v, 1);
+		else if (!strcmp(o, "--ms")) ms = number(o, v, 0);
+		else if (!strcmp(o, "--count")) count = (int)number(o, v, 1);
+		else if (!strcmp(o, "--timeout-ms")) timeout_ms = (int)number(o, v, 1);
+		else if (!strcmp(o, "--timewarp") && v) tw = v;
+		else if (!strcmp(o, "--name") && v) name = v;
+		else
+			usage();
+		i++;
+	}
+	if (!strcmp(cmd, "tsc-hz"))
+		return cmd_tsc_hz();
+	if (!strcmp(cmd, "mem"))
+		return cmd_mem();
+	if (!strcmp(cmd, "sleeper"))
+		return cmd_sleeper();
+	if (!tsc_hz)
+		die("%s needs --tsc-hz (from `clockperf tsc-hz` run on the host)", cmd);
+	if (!strcmp(cmd, "throughput"))
+		return cmd_throughput(window);
+	if (!strcmp(cmd, "cold"))
+		return cmd_cold(samples);
+	if (!strcmp(cmd, "sleep"))
+		return cmd_sleep(ms, count);
+	if (!strcmp(cmd, "spawn")) {
+		if (!rest || !*rest)
+			usage();
+		return cmd_spawn(runs, rest);
+	}
+	if (!strcmp(cmd, "wake")) {
+		if (!tw || !name)
+			usage();
+		return cmd_wake(tw, name, timeout_ms);
+	}
+	usage();
+}

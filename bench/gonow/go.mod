@@ -1,0 +1,3 @@
+module timewarp/bench/gonow
+
+go 1.19
