@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vdso_lookup.h"
+
 extern char **environ;
 
 typedef int (*cgt_fn)(clockid_t, struct timespec *);
@@ -137,109 +139,13 @@ static int cmd_tsc_hz(void)
 	return 0;
 }
 
-/* ---- the vDSO: a small ELF symbol lookup ------------------------------ */
+/* ---- the vDSO ---------------------------------------------------------- */
 
-/* Turns a d_ptr of the image into an address: link-time addresses of a
- * mapped image are relative to its load bias; one already relocated lies
- * inside the mapping. */
-static const void *dyn_addr(uintptr_t base, uintptr_t bias, uintptr_t v)
-{
-	return (const void *)(v >= base ? v : bias + v);
-}
-
-/* Number of dynamic symbols from a GNU hash table: one past the highest
- * index any bucket's chain reaches. */
-static size_t gnu_hash_count(const uint32_t *gh)
-{
-	uint32_t nbuckets = gh[0], symoffset = gh[1], bloom_words = gh[2];
-	const uint32_t *buckets = gh + 4 + (size_t)bloom_words * (sizeof(uint64_t) / 4);
-	const uint32_t *chain = buckets + nbuckets;
-	uint32_t last = 0;
-
-	for (uint32_t b = 0; b < nbuckets; b++)
-		if (buckets[b] > last)
-			last = buckets[b];
-	if (last < symoffset)
-		return symoffset;
-	while (!(chain[last - symoffset] & 1))
-		last++;
-	return (size_t)last + 1;
-}
-
-/* The address of NAME (version LINUX_2.6 when the image has versions) in the
- * ELF image at AT_SYSINFO_EHDR, or NULL. */
+/* NAME (version LINUX_2.6) in the image AT_SYSINFO_EHDR names, looked up with
+ * timewarp's own freestanding lookup (src/engine/vdso_lookup.c), as Go does. */
 static void *vdso_sym(const char *name)
 {
-	const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	const Elf64_Phdr *ph;
-	const Elf64_Dyn *dyn = NULL;
-	const Elf64_Sym *sym = NULL;
-	const char *str = NULL;
-	const uint32_t *hash = NULL, *gnu = NULL;
-	const Elf64_Versym *versym = NULL;
-	const Elf64_Verdef *verdef = NULL;
-	uintptr_t base = (uintptr_t)img, bias = 0;
-	int loaded = 0;
-	size_t nsym;
-
-	if (!img || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return NULL;
-	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_LOAD && !loaded) {
-			bias = base + ph[i].p_offset - ph[i].p_vaddr;
-			loaded = 1;
-		}
-	}
-	for (int i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_DYNAMIC)
-			dyn = (const Elf64_Dyn *)(bias + ph[i].p_vaddr);
-	if (!loaded || !dyn)
-		return NULL;
-	for (; dyn->d_tag != DT_NULL; dyn++) {
-		const void *p = dyn_addr(base, bias, dyn->d_un.d_ptr);
-
-		switch (dyn->d_tag) {
-		case DT_SYMTAB: sym = p; break;
-		case DT_STRTAB: str = p; break;
-		case DT_HASH: hash = p; break;
-		case DT_GNU_HASH: gnu = p; break;
-		case DT_VERSYM: versym = p; break;
-		case DT_VERDEF: verdef = p; break;
-		}
-	}
-	if (!sym || !str || (!hash && !gnu))
-		return NULL;
-	nsym = hash ? hash[1] : gnu_hash_count(gnu);
-	for (size_t i = 1; i < nsym; i++) {
-		unsigned type = ELF64_ST_TYPE(sym[i].st_info);
-
-		if (sym[i].st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_NOTYPE) ||
-		    strcmp(str + sym[i].st_name, name))
-			continue;
-		if (versym && verdef) {
-			unsigned want = versym[i] & 0x7fff;
-			const Elf64_Verdef *vd = verdef;
-			int ok = 0;
-
-			for (;;) {
-				if (vd->vd_ndx == want && !(vd->vd_flags & VER_FLG_BASE)) {
-					const Elf64_Verdaux *aux =
-						(const Elf64_Verdaux *)((const char *)vd + vd->vd_aux);
-					ok = !strcmp(str + aux->vda_name, "LINUX_2.6");
-					break;
-				}
-				if (!vd->vd_next)
-					break;
-				vd = (const Elf64_Verdef *)((const char *)vd + vd->vd_next);
-			}
-			if (!ok)
-				continue;
-		}
-		return (void *)(bias + sym[i].st_value);
-	}
-	return NULL;
+	return tw_vdso_sym((const void *)getauxval(AT_SYSINFO_EHDR), name, "LINUX_2.6");
 }
 
 /* ---- scenario 1: throughput ------------------------------------------- */
