@@ -77,7 +77,7 @@ long tw_page_check(const volatile struct tw_page *pg)
 	return 0;
 }
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define LOAD TW_LOAD
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
