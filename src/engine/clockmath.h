@@ -81,6 +81,27 @@ static inline int64_t tw_scale(int64_t d, uint64_t rate)
 		return prod > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)prod;
 	return prod > (unsigned __int128)INT64_MAX ? INT64_MIN : -(int64_t)prod;
 }
+/* The host time a virtual duration d >= 0 takes at rate R: d / R, rounded up so a
+ * wait never ends early, saturating; when frozen (R = 0) the virtual time left
+ * elapses at host speed (DESIGN section 2): d itself. */
+static inline int64_t tw_unscale(int64_t d, uint64_t rate)
+{
+	uint64_t hi, lo, q, r;
+
+	if (d <= 0 || rate == 0 || rate == TW_RATE_ONE)
+		return d;
+	/* (d << 32) / rate, as one 128-by-64 division; d < 2^63, so the dividend's
+	 * high word is d >> 32 and the quotient fits while that is below rate */
+	hi = (uint64_t)d >> 32;
+	lo = (uint64_t)d << 32;
+	if (hi >= rate)
+		return INT64_MAX;
+	__asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(rate));
+	if (r && q < UINT64_MAX)
+		q++;
+	return q > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)q;
+}
+
 int64_t tw_line_max(enum tw_line line);
 /* One line's virtual value at host instant `host`, clamped into its range: the
  * engine's hot path, hence inline. */

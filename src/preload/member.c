@@ -107,6 +107,17 @@ void *tw_next(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+void *tw_next_once(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!f) {
+		f = tw_next(name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
 int tw_ret(long r)
 {
 	if (r < 0) {

@@ -38,6 +38,10 @@ static inline const struct tw_member *tw_member_fast(void)
 
 /* The next definition of a libc function (the one this library hides). */
 void *tw_next(const char *name);
+/* The same, looked up once into *slot: TW_NEXT(type, name) with a
+ * `static void *next_name` in scope. */
+void *tw_next_once(void **slot, const char *name);
+#define TW_NEXT(type, name) ((type)tw_next_once(&next_##name, #name))
 
 /* Set errno from a -errno result and return -1, or return 0. */
 int tw_ret(long r);

@@ -161,13 +161,7 @@ static void *next_fns[N_COUNT];
 
 static void *next(int i)
 {
-	void *f = __atomic_load_n(&next_fns[i], __ATOMIC_ACQUIRE);
-
-	if (!f) {
-		f = tw_next(next_names[i]);
-		__atomic_store_n(&next_fns[i], f, __ATOMIC_RELEASE);
-	}
-	return f;
+	return tw_next_once(&next_fns[i], next_names[i]);
 }
 
 __attribute__((constructor)) static void find_next(void)

@@ -982,8 +982,42 @@ static void test_never_backwards(void)
 	       "never backwards: the simulation exercised accepted and refused changes");
 }
 
+/* tw_unscale: the host time a virtual duration takes (waits). */
+static void test_unscale(void)
+{
+	const uint64_t one = TW_RATE_ONE;
+	uint64_t seed = 88172645463325252ull;
+
+	TAP_EQ_I64(tw_unscale(1000, one), 1000, "unscale: rate 1 is the duration itself");
+	TAP_EQ_I64(tw_unscale(1000, 0), 1000, "unscale: frozen, the virtual time left elapses at host speed");
+	TAP_EQ_I64(tw_unscale(1000000000, 10 * one), 100000000, "unscale: 1 s at rate 10 takes 0.1 s");
+	TAP_EQ_I64(tw_unscale(1000000000, one / 2), 2000000000, "unscale: 1 s at rate 0.5 takes 2 s");
+	TAP_EQ_I64(tw_unscale(10, 3 * one), 4, "unscale: rounds up, a wait never ends early");
+	TAP_EQ_I64(tw_unscale(0, 10 * one), 0, "unscale: zero");
+	TAP_EQ_I64(tw_unscale(-5, 10 * one), -5, "unscale: a past deadline stays past");
+	TAP_EQ_I64(tw_unscale(INT64_MAX, 1), INT64_MAX, "unscale: saturates at the smallest rate");
+	TAP_EQ_I64(tw_unscale(INT64_MAX, TW_RATE_MAX), (int64_t)(INT64_MAX / 1000000) + 1,
+		   "unscale: the largest duration at the largest rate");
+	for (int i = 0; i < 100000; i++) {
+		int64_t d;
+		uint64_t rate;
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		d = (int64_t)(seed >> (1 + seed % 40));
+		rate = 1 + (seed >> 11) % TW_RATE_MAX;
+		int64_t h = tw_unscale(d, rate);
+		/* scaling the host time back gives at least d, and one ns less does not */
+		if (h != INT64_MAX && (tw_scale(h, rate) < d - 1 || (h > 0 && tw_scale(h - 1, rate) > d))) {
+			tap_ok(0, "unscale inverts scale: d %lld rate %llu gave %lld", (long long)d,
+			       (unsigned long long)rate, (long long)h);
+			return;
+		}
+	}
+	tap_ok(1, "unscale inverts scale over 100000 random durations and rates");
+}
+
 int main(void)
 {
+	test_unscale();
 	test_saturation();
 	test_scale();
 	test_rates();
