@@ -1,0 +1,281 @@
+/* Timers under a virtual clock (DESIGN section 2): timerfd_settime and
+ * timerfd_gettime, timer_settime and timer_gettime, setitimer and getitimer
+ * (ITIMER_REAL), alarm.  Arming converts the virtual expiry to the host timer on
+ * the same host clock (an absolute one to the host instant the namespace's clock
+ * reaches it, a relative one and the interval to d / R of host time, d when
+ * frozen); the times read back are virtual again.
+ *
+ * Armed timers are converted once, when armed: a change of the namespace takes
+ * effect when the program arms them again (rescaling armed timers needs a
+ * watcher of the clock page in each member, not there yet).  TFD_TIMER_CANCEL_ON_SET
+ * keeps the kernel's meaning (a step of the host's REALTIME). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clockmath.h"
+#include "preload.h"
+#include "read.h"
+#include "waits.h"
+
+static void *next_timerfd_settime, *next_timerfd_gettime,
+	*next_timer_create, *next_timer_settime, *next_timer_gettime, *next_setitimer,
+	*next_getitimer, *next_timer_delete;
+
+static int64_t ns_of(const struct timespec *t)
+{
+	return tw_ts_ns((const struct tw_ts *)t);
+}
+
+static struct timespec ts_of(int64_t ns)
+{
+	struct tw_ts t = tw_ns_ts(ns);
+
+	return (struct timespec){ t.sec, t.nsec };
+}
+
+/* The namespace's parameters, or 0 when this process is not a member. */
+static int params(struct tw_params *p)
+{
+	const struct tw_member *m = tw_member_fast();
+
+	if (!m->page)
+		return 0;
+	tw_read_params(m->page, p);
+	return 1;
+}
+
+/* A virtual itimerspec on clock `clk` as the host timer to arm. */
+static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, struct itimerspec *h)
+{
+	const struct tw_member *m = tw_member_fast();
+	struct tw_params p;
+	int64_t vnow, hnow;
+
+	if (!params(&p) || tw_line_of(clk) < 0 || v->it_value.tv_nsec < 0 ||
+	    v->it_value.tv_nsec >= 1000000000L || v->it_interval.tv_nsec < 0 ||
+	    v->it_interval.tv_nsec >= 1000000000L)
+		return 0;
+	h->it_interval = ts_of(tw_unscale(ns_of(&v->it_interval), p.rate));
+	if (!v->it_value.tv_sec && !v->it_value.tv_nsec) {
+		h->it_value = v->it_value; /* disarm */
+	} else if (!absolute) {
+		h->it_value = ts_of(tw_unscale(ns_of(&v->it_value), p.rate));
+	} else {
+		if (tw_virtual_ns(m, clk, &vnow) || tw_host_ns(m, clk, &hnow))
+			return 0;
+		int64_t d = tw_sub_sat(ns_of(&v->it_value), vnow);
+		/* already due: the earliest host instant that still arms the timer */
+		h->it_value = ts_of(d <= 0 ? 1 : tw_add_sat(hnow, tw_unscale(d, p.rate)));
+	}
+	return 1;
+}
+
+/* What a host timer reports (time to the next expiry, interval) as virtual time. */
+static void to_virtual(struct itimerspec *t)
+{
+	struct tw_params p;
+
+	if (!params(&p))
+		return;
+	t->it_value = ts_of(p.rate ? tw_scale(ns_of(&t->it_value), p.rate) : ns_of(&t->it_value));
+	t->it_interval = ts_of(p.rate ? tw_scale(ns_of(&t->it_interval), p.rate)
+				      : ns_of(&t->it_interval));
+}
+
+/* ---- timerfd --------------------------------------------------------------- */
+
+/* The clock of a timer file descriptor, as the kernel tells it. */
+static clockid_t timerfd_clock(int fd)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "clockid:");
+	return p ? (clockid_t)strtol(p + 8, NULL, 10) : -1;
+}
+
+TW_EXPORT int timerfd_settime(int fd, int flags, const struct itimerspec *new,
+			      struct itimerspec *old)
+{
+	typedef int fn(int, int, const struct itimerspec *, struct itimerspec *);
+	struct itimerspec h;
+	int r;
+
+	if (!tw_member_fast()->page || !new ||
+	    !to_host(timerfd_clock(fd), flags & TFD_TIMER_ABSTIME, new, &h))
+		return TW_NEXT(fn *, timerfd_settime)(fd, flags, new, old);
+	r = TW_NEXT(fn *, timerfd_settime)(fd, flags, &h, old);
+	if (!r && old)
+		to_virtual(old);
+	return r;
+}
+
+TW_EXPORT int timerfd_gettime(int fd, struct itimerspec *cur)
+{
+	typedef int fn(int, struct itimerspec *);
+	int r = TW_NEXT(fn *, timerfd_gettime)(fd, cur);
+
+	if (!r && tw_line_of(timerfd_clock(fd)) >= 0)
+		to_virtual(cur);
+	return r;
+}
+
+/* ---- POSIX timers -------------------------------------------------------- */
+
+/* The clock of each POSIX timer, by glibc's timer id, as created here. */
+#define TIMERS 256
+static struct {
+	timer_t id;
+	clockid_t clk;
+} timers[TIMERS];
+
+static clockid_t timer_clock(timer_t id)
+{
+	for (int i = 0; i < TIMERS; i++)
+		if (timers[i].clk && timers[i].id == id)
+			return timers[i].clk - 1;
+	return -1;
+}
+
+TW_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev, timer_t *restrict id)
+{
+	typedef int fn(clockid_t, struct sigevent *, timer_t *);
+	int r = TW_NEXT(fn *, timer_create)(clk, sev, id);
+
+	if (!r && tw_line_of(clk) >= 0)
+		for (int i = 0; i < TIMERS; i++) {
+			clockid_t free_slot = 0;
+			if (__atomic_compare_exchange_n(&timers[i].clk, &free_slot, clk + 1, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				timers[i].id = *id; /* nobody else knows this id yet */
+				break;
+			}
+		}
+	return r;
+}
+
+TW_EXPORT int timer_delete(timer_t id)
+{
+	typedef int fn(timer_t);
+
+	for (int i = 0; i < TIMERS; i++)
+		if (timers[i].clk && timers[i].id == id)
+			timers[i].clk = 0;
+	return TW_NEXT(fn *, timer_delete)(id);
+}
+
+TW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *restrict new,
+			    struct itimerspec *restrict old)
+{
+	typedef int fn(timer_t, int, const struct itimerspec *, struct itimerspec *);
+	struct itimerspec h;
+	int r;
+
+	if (!new || !to_host(timer_clock(id), flags & TIMER_ABSTIME, new, &h))
+		return TW_NEXT(fn *, timer_settime)(id, flags, new, old);
+	r = TW_NEXT(fn *, timer_settime)(id, flags, &h, old);
+	if (!r && old)
+		to_virtual(old);
+	return r;
+}
+
+TW_EXPORT int timer_gettime(timer_t id, struct itimerspec *cur)
+{
+	typedef int fn(timer_t, struct itimerspec *);
+	int r = TW_NEXT(fn *, timer_gettime)(id, cur);
+
+	if (!r && timer_clock(id) >= 0)
+		to_virtual(cur);
+	return r;
+}
+
+/* ---- setitimer, getitimer, alarm (ITIMER_REAL) --------------------------- */
+
+static struct itimerspec from_tv(const struct itimerval *v)
+{
+	return (struct itimerspec){ { v->it_interval.tv_sec, v->it_interval.tv_usec * 1000 },
+				    { v->it_value.tv_sec, v->it_value.tv_usec * 1000 } };
+}
+
+/* microseconds rounded up: a timer never fires early */
+static struct itimerval to_tv(const struct itimerspec *s)
+{
+	struct itimerval v = { { s->it_interval.tv_sec, (s->it_interval.tv_nsec + 999) / 1000 },
+			       { s->it_value.tv_sec, (s->it_value.tv_nsec + 999) / 1000 } };
+
+	if (v.it_interval.tv_usec == 1000000)
+		v.it_interval.tv_sec++, v.it_interval.tv_usec = 0;
+	if (v.it_value.tv_usec == 1000000)
+		v.it_value.tv_sec++, v.it_value.tv_usec = 0;
+	return v;
+}
+
+/* ITIMER_VIRTUAL and ITIMER_PROF count CPU time: the kernel's. */
+TW_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *restrict new,
+			struct itimerval *restrict old)
+{
+	typedef int fn(__itimer_which_t, const struct itimerval *, struct itimerval *);
+	struct itimerspec vs, hs;
+	struct itimerval h;
+	int r;
+
+	if (which != ITIMER_REAL || !new || new->it_value.tv_usec < 0 ||
+	    new->it_value.tv_usec >= 1000000 || new->it_interval.tv_usec < 0 ||
+	    new->it_interval.tv_usec >= 1000000)
+		return TW_NEXT(fn *, setitimer)(which, new, old);
+	vs = from_tv(new);
+	if (!to_host(CLOCK_REALTIME, 0, &vs, &hs))
+		return TW_NEXT(fn *, setitimer)(which, new, old);
+	h = to_tv(&hs);
+	r = TW_NEXT(fn *, setitimer)(which, &h, old);
+	if (!r && old) {
+		vs = from_tv(old);
+		to_virtual(&vs);
+		*old = to_tv(&vs);
+	}
+	return r;
+}
+
+TW_EXPORT int getitimer(__itimer_which_t which, struct itimerval *cur)
+{
+	typedef int fn(__itimer_which_t, struct itimerval *);
+	int r = TW_NEXT(fn *, getitimer)(which, cur);
+	struct itimerspec s;
+
+	if (!r && which == ITIMER_REAL && tw_member_fast()->page) {
+		s = from_tv(cur);
+		to_virtual(&s);
+		*cur = to_tv(&s);
+	}
+	return r;
+}
+
+/* Through setitimer, so that a second at rate 10 is a tenth of one. */
+TW_EXPORT unsigned int alarm(unsigned int seconds)
+{
+	struct itimerval v = { { 0, 0 }, { seconds, 0 } }, old;
+
+	if (setitimer(ITIMER_REAL, &v, &old) < 0)
+		return 0;
+	/* the seconds left of the previous alarm, rounded to nearest as glibc does,
+	 * but never 0 while one is pending */
+	return (unsigned int)old.it_value.tv_sec +
+	       (old.it_value.tv_usec >= 500000 || (!old.it_value.tv_sec && old.it_value.tv_usec > 0));
+}
