@@ -1,41 +1,6 @@
 /* Clock maths: the affine maps, rebasing and changes.  Pure and freestanding. */
 #include "clockmath.h"
 
-/* Clock ids, as in <linux/time.h>; spelled out so the engine needs no libc header. */
-enum {
-	TW_CLOCK_REALTIME = 0,
-	TW_CLOCK_MONOTONIC = 1,
-	TW_CLOCK_MONOTONIC_RAW = 4,
-	TW_CLOCK_REALTIME_COARSE = 5,
-	TW_CLOCK_MONOTONIC_COARSE = 6,
-	TW_CLOCK_BOOTTIME = 7,
-	TW_CLOCK_REALTIME_ALARM = 8,
-	TW_CLOCK_BOOTTIME_ALARM = 9,
-	TW_CLOCK_TAI = 11,
-};
-
-int tw_clock_line(int clockid)
-{
-	switch (clockid) {
-	case TW_CLOCK_REALTIME:
-	case TW_CLOCK_REALTIME_COARSE:
-	case TW_CLOCK_REALTIME_ALARM:
-		return TW_LINE_REALTIME;
-	case TW_CLOCK_TAI:
-		return TW_LINE_TAI;
-	case TW_CLOCK_MONOTONIC:
-	case TW_CLOCK_MONOTONIC_COARSE:
-		return TW_LINE_MONOTONIC;
-	case TW_CLOCK_MONOTONIC_RAW:
-		return TW_LINE_RAW;
-	case TW_CLOCK_BOOTTIME:
-	case TW_CLOCK_BOOTTIME_ALARM:
-		return TW_LINE_BOOTTIME;
-	default: /* CPU-time clocks (also negative pid/tid/fd ids) and invalid ids */
-		return -1;
-	}
-}
-
 int64_t tw_line_max(enum tw_line line)
 {
 	return line >= TW_LINE_MONOTONIC ? TW_MONO_MAX : TW_REALTIME_MAX;

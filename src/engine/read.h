@@ -36,22 +36,11 @@ static inline int tw_seq_retry(const struct tw_page *pg, uint32_t s)
 	return __atomic_load_n(&pg->seq, __ATOMIC_RELAXED) != s;
 }
 
-/* The line of clock ids 0..11 (tw_clock_line as a table), -1 for the others. */
-static inline int tw_line_of(long clockid)
-{
-	static const signed char line[12] = {
-		TW_LINE_REALTIME, TW_LINE_MONOTONIC, -1, -1, TW_LINE_RAW, TW_LINE_REALTIME,
-		TW_LINE_MONOTONIC, TW_LINE_BOOTTIME, TW_LINE_REALTIME, TW_LINE_BOOTTIME, -1,
-		TW_LINE_TAI,
-	};
-	return (unsigned long)clockid < 12 ? line[clockid] : -1;
-}
-
 static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_page *pg,
 								 const struct tw_host *h,
 								 long clockid, struct tw_ts *ts)
 {
-	int line = tw_line_of(clockid);
+	int line = tw_clock_line(clockid);
 	struct tw_fast f;
 	struct tw_base b;
 	uint64_t rate;

@@ -29,7 +29,7 @@ static int to_host(clockid_t clk, const struct timespec *vabs, struct timespec *
 	int64_t vnow, hnow, d;
 	struct tw_params p;
 
-	if (!m->page || tw_line_of(clk) < 0 || !vabs || vabs->tv_nsec < 0 ||
+	if (!m->page || tw_clock_line(clk) < 0 || !vabs || vabs->tv_nsec < 0 ||
 	    vabs->tv_nsec >= 1000000000L || tw_virtual_ns(m, clk, &vnow) ||
 	    tw_host_ns(m, clk, &hnow))
 		return 0;

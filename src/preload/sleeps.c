@@ -78,7 +78,7 @@ TW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 	int64_t now, deadline;
 	long r;
 
-	if (!m->page || tw_line_of(clk) < 0) /* CPU-time clocks, invalid ids: the kernel's */
+	if (!m->page || tw_clock_line(clk) < 0) /* CPU-time clocks, invalid ids: the kernel's */
 		return (int)-tw_syscall6(SYS_clock_nanosleep, clk, flags, (long)req, (long)rem, 0, 0);
 	if (!valid_ts(req))
 		return EINVAL;

@@ -59,7 +59,7 @@ static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, stru
 	struct tw_params p;
 	int64_t vnow, hnow;
 
-	if (!params(&p) || tw_line_of(clk) < 0 || v->it_value.tv_nsec < 0 ||
+	if (!params(&p) || tw_clock_line(clk) < 0 || v->it_value.tv_nsec < 0 ||
 	    v->it_value.tv_nsec >= 1000000000L || v->it_interval.tv_nsec < 0 ||
 	    v->it_interval.tv_nsec >= 1000000000L)
 		return 0;
@@ -132,7 +132,7 @@ TW_EXPORT int timerfd_gettime(int fd, struct itimerspec *cur)
 	typedef int fn(int, struct itimerspec *);
 	int r = TW_NEXT(fn *, timerfd_gettime)(fd, cur);
 
-	if (!r && tw_line_of(timerfd_clock(fd)) >= 0)
+	if (!r && tw_clock_line(timerfd_clock(fd)) >= 0)
 		to_virtual(cur);
 	return r;
 }
@@ -159,7 +159,7 @@ TW_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev, timer_t
 	typedef int fn(clockid_t, struct sigevent *, timer_t *);
 	int r = TW_NEXT(fn *, timer_create)(clk, sev, id);
 
-	if (!r && tw_line_of(clk) >= 0)
+	if (!r && tw_clock_line(clk) >= 0)
 		for (int i = 0; i < TIMERS; i++) {
 			clockid_t free_slot = 0;
 			if (__atomic_compare_exchange_n(&timers[i].clk, &free_slot, clk + 1, 0,
