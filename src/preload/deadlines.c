@@ -26,17 +26,13 @@ static int to_host(clockid_t clk, const struct timespec *vabs, struct timespec *
 		   int64_t *left)
 {
 	const struct tw_member *m = tw_member_fast();
-	int64_t vnow, hnow, d;
-	struct tw_params p;
+	int64_t at;
 
 	if (!m->page || tw_clock_line(clk) < 0 || !vabs || vabs->tv_nsec < 0 ||
-	    vabs->tv_nsec >= 1000000000L || tw_virtual_ns(m, clk, &vnow) ||
-	    tw_host_ns(m, clk, &hnow))
+	    vabs->tv_nsec >= 1000000000L ||
+	    tw_plan(m, clk, tw_ts_ns((const struct tw_ts *)vabs), clk, &at, left))
 		return 0;
-	tw_read_params(m->page, &p);
-	d = tw_sub_sat(tw_ts_ns((const struct tw_ts *)vabs), vnow);
-	*left = d;
-	*(struct tw_ts *)habs = tw_ns_ts(tw_add_sat(hnow, tw_unscale(d, p.rate)));
+	*(struct tw_ts *)habs = tw_ns_ts(at);
 	return 1;
 }
 

@@ -38,22 +38,34 @@ long tw_host_ns(const struct tw_member *m, clockid_t clk, int64_t *ns)
 	return r;
 }
 
+long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid_t host_clk,
+	     int64_t *host_at, int64_t *left)
+{
+	int64_t vnow, hnow;
+	struct tw_params p;
+	long r;
+
+	tw_read_params(m->page, &p);
+	if ((r = tw_virtual_ns(m, clk, &vnow)) || (r = tw_host_ns(m, host_clk, &hnow)))
+		return r;
+	*left = tw_sub_sat(deadline, vnow);
+	*host_at = tw_add_sat(hnow, tw_unscale(*left, p.rate));
+	return 0;
+}
+
 long tw_sleep_until(const struct tw_member *m, clockid_t clk, int64_t deadline)
 {
 	for (;;) {
 		uint32_t gen = __atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE);
-		int64_t now, host, left;
-		struct tw_params p;
+		int64_t at, left;
 		struct tw_ts abs;
 		long r;
 
-		tw_read_params(m->page, &p);
-		if ((r = tw_virtual_ns(m, clk, &now)) || (r = tw_host_ns(m, CLOCK_MONOTONIC, &host)))
+		if ((r = tw_plan(m, clk, deadline, CLOCK_MONOTONIC, &at, &left)))
 			return r;
-		if (now >= deadline)
+		if (left <= 0)
 			return 0;
-		left = tw_unscale(deadline - now, p.rate);
-		abs = tw_ns_ts(tw_add_sat(host, left));
+		abs = tw_ns_ts(at);
 		r = tw_syscall6(SYS_futex, (long)&m->page->generation, FUTEX_WAIT_BITSET, gen,
 				(long)&abs, 0, FUTEX_BITSET_MATCH_ANY);
 		/* The plan ran out with no change: done, also when frozen (the

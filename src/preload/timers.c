@@ -57,7 +57,7 @@ static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, stru
 {
 	const struct tw_member *m = tw_member_fast();
 	struct tw_params p;
-	int64_t vnow, hnow;
+	int64_t at, left;
 
 	if (!params(&p) || tw_clock_line(clk) < 0 || v->it_value.tv_nsec < 0 ||
 	    v->it_value.tv_nsec >= 1000000000L || v->it_interval.tv_nsec < 0 ||
@@ -69,11 +69,10 @@ static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, stru
 	} else if (!absolute) {
 		h->it_value = ts_of(tw_unscale(ns_of(&v->it_value), p.rate));
 	} else {
-		if (tw_virtual_ns(m, clk, &vnow) || tw_host_ns(m, clk, &hnow))
+		if (tw_plan(m, clk, ns_of(&v->it_value), clk, &at, &left))
 			return 0;
-		int64_t d = tw_sub_sat(ns_of(&v->it_value), vnow);
 		/* already due: the earliest host instant that still arms the timer */
-		h->it_value = ts_of(d <= 0 ? 1 : tw_add_sat(hnow, tw_unscale(d, p.rate)));
+		h->it_value = ts_of(left <= 0 ? 1 : at);
 	}
 	return 1;
 }
