@@ -8,18 +8,6 @@
 
 WAIT=$TW_BUILD/tests/tw-wait
 
-# took HOST_MIN HOST_MAX DESCRIPTION CMD...: runs CMD, checks the host time it took
-took() {
-	local lo=$1 hi=$2 desc=$3 t0 t1
-	shift 3
-	t0=$EPOCHREALTIME
-	out=$("$@" 2>&1)
-	t1=$EPOCHREALTIME
-	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-	ok "$(awk -v e="$elapsed" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(e >= lo && e <= hi) }'; echo $?)" \
-		"$desc: took ${elapsed} s of host time (want $lo..$hi)"
-}
-
 # Every wait of tw-wait, on every clock, a year and more off and at rate 10:
 # two virtual seconds in a fifth of a host second
 for mode in abs rel cond sem; do

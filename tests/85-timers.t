@@ -6,17 +6,6 @@
 
 TIMER=$TW_BUILD/tests/tw-timer
 
-took() { # took HOST_MIN HOST_MAX DESCRIPTION CMD...
-	local lo=$1 hi=$2 desc=$3 t0 t1
-	shift 3
-	t0=$EPOCHREALTIME
-	out=$("$@" 2>&1)
-	t1=$EPOCHREALTIME
-	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-	ok "$(awk -v e="$elapsed" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(e >= lo && e <= hi) }'; echo $?)" \
-		"$desc: took ${elapsed} s of host time (want $lo..$hi)"
-}
-
 shifted="--offset +400d --monotonic +1y --boottime +1y"
 for t in "timerfd-abs REALTIME 2" "timerfd-abs MONOTONIC 2" "timerfd-abs BOOTTIME 2" \
 	"posix-abs REALTIME 2" "posix-abs MONOTONIC 2" "posix-abs BOOTTIME 2" "itimer 2" "alarm 2"; do

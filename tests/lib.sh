@@ -82,6 +82,19 @@ run_cmd() {
 	status=$?
 }
 
+# took HOST_MIN HOST_MAX DESCRIPTION CMD...: runs CMD and checks the host time
+# it took (bash's EPOCHREALTIME, outside any namespace); sets $out and $elapsed.
+took() {
+	local lo=$1 hi=$2 desc=$3 t0 t1
+	shift 3
+	t0=$EPOCHREALTIME
+	out=$("$@" 2>&1)
+	t1=$EPOCHREALTIME
+	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	ok "$(awk -v e="$elapsed" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(e >= lo && e <= hi) }'; echo $?)" \
+		"$desc: took ${elapsed} s of host time (want $lo..$hi)"
+}
+
 # Host REALTIME minus BOOTTIME, in seconds: it moves only when someone steps the
 # host clock.  Tests that set clocks as root check it before and after, and step
 # the host back if a change got through.
