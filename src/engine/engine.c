@@ -77,7 +77,6 @@ long tw_page_check(const volatile struct tw_page *pg)
 	return 0;
 }
 
-#define LOAD TW_LOAD
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
@@ -89,12 +88,12 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 static void copy_params(struct tw_params *out, const struct tw_params *in)
 {
 	for (int i = 0; i < TW_NLINES; i++) {
-		out->base[i].host = LOAD(in->base[i].host);
-		out->base[i].virt = LOAD(in->base[i].virt);
+		out->base[i].host = TW_LOAD(in->base[i].host);
+		out->base[i].virt = TW_LOAD(in->base[i].virt);
 	}
-	out->rate = LOAD(in->rate);
-	out->saved_rate = LOAD(in->saved_rate);
-	out->settime = LOAD(in->settime);
+	out->rate = TW_LOAD(in->rate);
+	out->saved_rate = TW_LOAD(in->saved_rate);
+	out->settime = TW_LOAD(in->settime);
 	out->pad = 0;
 }
 
@@ -128,7 +127,7 @@ long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
 
 uint32_t tw_write_begin(struct tw_page *pg)
 {
-	uint32_t s = LOAD(pg->seq);
+	uint32_t s = TW_LOAD(pg->seq);
 
 	/* A writer killed inside its section leaves seq odd; writers are serialised
 	 * by a file lock, so the next one finds it odd and completes the count. */

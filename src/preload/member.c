@@ -17,7 +17,6 @@
 #include "timewarp.h"
 
 struct tw_member tw_self;
-#define self tw_self
 static char page_path[PATH_MAX], lib_path[PATH_MAX];
 
 __attribute__((noreturn)) static void unreachable_namespace(const char *path, const char *why)
@@ -47,8 +46,8 @@ static void join(void)
 	/* TIMEWARP_HOST_VDSO=off: read host time by system call (tests of that path) */
 	if (hide && !strcmp(hide, "off"))
 		host_vdso = NULL;
-	tw_host_init(&self.host, host_vdso);
-	tw_control_set_host(&self.host);
+	tw_host_init(&tw_self.host, host_vdso);
+	tw_control_set_host(&tw_self.host);
 	if (!path || !*path)
 		return; /* loaded without a namespace (LD_PRELOAD by hand): host time */
 	if (snprintf(page_path, sizeof(page_path), "%s", path) >= (int)sizeof(page_path))
@@ -62,37 +61,36 @@ static void join(void)
 		unreachable_namespace(path, strerror(errno));
 	if (tw_page_check(m))
 		unreachable_namespace(path, "not a clock page of this timewarp version");
-	self.page_path = page_path;
-	self.page = m;
-	self.vdso = tw_vdso_install(&self, host_vdso);
+	tw_self.page_path = page_path;
+	tw_self.page = m;
+	tw_self.vdso = tw_vdso_install(&tw_self, host_vdso);
 	if (dladdr((void *)tw_member, &info) && info.dli_fname &&
 	    snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname) < (int)sizeof(lib_path))
-		self.lib_path = lib_path;
+		tw_self.lib_path = lib_path;
 }
 
 int tw_state = TW_UNJOINED;
-#define state tw_state
 static long joining_tid;
 
 const struct tw_member *tw_member(void)
 {
 	int expected = TW_UNJOINED;
 
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == TW_JOINED)
-		return &self;
-	if (__atomic_compare_exchange_n(&state, &expected, TW_JOINING, 0, __ATOMIC_ACQ_REL,
+	if (__atomic_load_n(&tw_state, __ATOMIC_ACQUIRE) == TW_JOINED)
+		return &tw_self;
+	if (__atomic_compare_exchange_n(&tw_state, &expected, TW_JOINING, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		joining_tid = syscall(SYS_gettid);
 		join();
-		__atomic_store_n(&state, TW_JOINED, __ATOMIC_RELEASE);
-		return &self;
+		__atomic_store_n(&tw_state, TW_JOINED, __ATOMIC_RELEASE);
+		return &tw_self;
 	}
 	/* Called again from inside join() on this thread: what is there so far. */
 	if (joining_tid == syscall(SYS_gettid))
-		return &self;
-	while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != TW_JOINED)
+		return &tw_self;
+	while (__atomic_load_n(&tw_state, __ATOMIC_ACQUIRE) != TW_JOINED)
 		__builtin_ia32_pause();
-	return &self;
+	return &tw_self;
 }
 
 /* Join as the program starts, so an unreachable namespace stops it before it
