@@ -120,6 +120,17 @@ enum tw_refusal tw_apply(struct tw_params *pp, const struct tw_change *c,
 			return TW_BAD_BOOTTIME;
 	}
 
+	/* Frozen, a waiter's deadline came: the monotonic lines catch up with it
+	 * (never back, never when running: then the clock gets there itself). */
+	if ((c->what & TW_CH_REACH) && p.rate == 0 && c->reach_line >= TW_LINE_MONOTONIC &&
+	    c->reach_line < TW_NLINES && c->reach > p.base[c->reach_line].virt) {
+		delta = c->reach - p.base[c->reach_line].virt;
+		if (shift(&p, TW_LINE_MONOTONIC, TW_LINE_RAW, delta))
+			return TW_BAD_MONOTONIC;
+		if (shift(&p, TW_LINE_BOOTTIME, TW_LINE_BOOTTIME, delta))
+			return TW_BAD_BOOTTIME;
+	}
+
 	*pp = p;
 	return TW_OK;
 }

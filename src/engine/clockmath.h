@@ -29,6 +29,9 @@ enum {
 	TW_CH_MONOTONIC = 1u << 6, /* MONOTONIC := reference MONOTONIC + monotonic */
 	TW_CH_BOOTTIME = 1u << 7,  /* BOOTTIME := reference BOOTTIME + boottime */
 	TW_CH_SETTIME = 1u << 8,   /* policy := settime */
+	/* Frozen only: MONOTONIC, RAW and BOOTTIME move on together until line
+	 * reach_line reads at least `reach` (a member's timed wait ran out). */
+	TW_CH_REACH = 1u << 9,
 };
 
 struct tw_change {
@@ -41,6 +44,8 @@ struct tw_change {
 	int64_t monotonic;  /* ns */
 	int64_t boottime;   /* ns */
 	uint32_t settime;   /* enum tw_settime */
+	uint32_t reach_line; /* enum tw_line: MONOTONIC, RAW or BOOTTIME */
+	int64_t reach;      /* ns on reach_line */
 };
 
 /* Why tw_apply refused a change; nothing was changed then. */

@@ -1015,6 +1015,44 @@ static void test_unscale(void)
 	tap_ok(1, "unscale inverts scale over 100000 random durations and rates");
 }
 
+/* Frozen, a waiter's deadline on a monotonic line ran out: MONOTONIC, RAW and
+ * BOOTTIME catch up with it together; REALTIME and TAI stay; running, or a
+ * deadline behind the clock, changes nothing. */
+static void test_apply_reach(void)
+{
+	struct tw_params q, z;
+	struct tw_change c = { .what = TW_CH_FREEZE };
+	int64_t want[TW_NLINES];
+
+	apply(&q, &base_params, &c, TW_OK, "freeze for reach");
+	c = (struct tw_change){ .what = TW_CH_REACH, .reach_line = TW_LINE_BOOTTIME,
+				.reach = cur[TW_LINE_BOOTTIME] + 3 * S };
+	apply(&z, &q, &c, TW_OK, "reach BOOTTIME + 3 s while frozen");
+	memcpy(want, cur, sizeof(want));
+	want[TW_LINE_MONOTONIC] += 3 * S;
+	want[TW_LINE_RAW] += 3 * S;
+	want[TW_LINE_BOOTTIME] += 3 * S;
+	lines_are(&z, want, "reach + 3 s: the monotonic lines moved 3 s, REALTIME and TAI did not");
+	tap_ok(z.rate == 0, "reach: still frozen");
+
+	c.reach_line = TW_LINE_MONOTONIC;
+	c.reach = cur[TW_LINE_MONOTONIC] - S;
+	apply(&z, &q, &c, TW_OK, "reach a deadline behind MONOTONIC");
+	lines_are(&z, cur, "reach behind: nothing moved");
+
+	c.reach = cur[TW_LINE_MONOTONIC] + S;
+	c.reach_line = TW_LINE_REALTIME;
+	apply(&z, &q, &c, TW_OK, "reach on REALTIME");
+	lines_are(&z, cur, "reach on REALTIME: nothing moved (it stays frozen)");
+
+	c.reach_line = TW_LINE_MONOTONIC;
+	apply(&z, &base_params, &c, TW_OK, "reach while running at rate 2");
+	lines_are(&z, cur, "reach while running: nothing moved");
+
+	c.reach = TW_MONO_MAX + S;
+	apply(&z, &q, &c, TW_BAD_MONOTONIC, "reach past MONOTONIC's range");
+}
+
 int main(void)
 {
 	test_unscale();
@@ -1031,6 +1069,7 @@ int main(void)
 	test_apply_monotonic();
 	test_apply_rate();
 	test_apply_settime();
+	test_apply_reach();
 	test_never_backwards();
 	return tap_done();
 }
