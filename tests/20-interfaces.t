@@ -35,7 +35,7 @@ DAY=86400
 AT=2000000000
 WANT=2000000000.000000000
 
-declare -A H H2 V V2
+declare -A H H2 V V2 W
 
 parse H "$($PROBE read)"
 num "${H[REALTIME]:-}" || { echo "1..0 # SKIP tw-probe read fails on the host: ${H[REALTIME]:-no output}"; exit 0; }
@@ -64,12 +64,24 @@ for name in getres_REALTIME getres_MONOTONIC; do
 done
 near "${V[MONOTONIC]:-}" "${H[MONOTONIC]}" 30 "--at --freeze: MONOTONIC is not moved by --at"
 
-# frozen clocks stand still, also across processes
-out=$(tw run --at @$AT --freeze -- sh -c "'$PROBE' read; sleep 0.2; '$PROBE' read | sed 's/^/2_/'")
+# frozen clocks stand still, also across processes, while the host waits
+tw create frozen --at @$AT --freeze
+out=$(tw join frozen -- "$PROBE" read; sleep 0.2; tw join frozen -- "$PROBE" read | sed 's/^/2_/')
 parse V "$out"
 for name in REALTIME MONOTONIC MONOTONIC_RAW BOOTTIME; do
 	is "${V[2_$name]:-}" "${V[$name]:-}" "--freeze: $name stands still over 0.2 s"
 done
+# ... and when a member's timed wait runs out, the monotonic clocks (only) move
+# on to its deadline, so that programs that wait until their clock gets there
+# do get there
+out=$(tw join frozen -- sh -c "sleep 0.2; '$PROBE' read | sed 's/^/2_/'")
+parse W "$out"
+for name in MONOTONIC MONOTONIC_RAW BOOTTIME; do
+	near "$(sub "${W[2_$name]:-}" "${V[$name]:-}")" 0.2 0.01 \
+		"--freeze: $name moved on 0.2 s when a member's sleep 0.2 ran out"
+done
+is "${W[2_REALTIME]:-}" "${V[REALTIME]:-}" "--freeze: REALTIME did not"
+tw rm frozen
 
 # ---- --monotonic +10d --boottime +20d --------------------------------------
 

@@ -21,9 +21,12 @@ done
 for mode in abs rel; do
 	took 0.95 2.5 "$mode MONOTONIC at rate 1, --monotonic +10y" "$TW" run --monotonic +3650d -- "$WAIT" $mode MONOTONIC 1
 	took 1.9 3.5 "$mode REALTIME at rate 0.5" "$TW" run --rate 0.5 -- "$WAIT" $mode REALTIME 1
-	# frozen: the clock stands still, the waiter wakes after the virtual time left
+	# frozen: the clock stands still, the waiter wakes after the virtual time
+	# left; then MONOTONIC (not REALTIME) has caught up with its deadline
 	took 0.95 2.5 "$mode MONOTONIC frozen" "$TW" run --freeze -- "$WAIT" $mode MONOTONIC 1
-	is "$out" "done 0.000" "$mode MONOTONIC frozen: no virtual time passed"
+	is "$out" "done 1.000" "$mode MONOTONIC frozen: MONOTONIC caught up with the deadline"
+	took 0.95 2.5 "$mode REALTIME frozen" "$TW" run --freeze -- "$WAIT" $mode REALTIME 1
+	is "$out" "done 0.000" "$mode REALTIME frozen: REALTIME stood still"
 done
 took 0 0.8 "a deadline already past returns at once" "$TW" run --rate 10 -- "$WAIT" abs REALTIME -5
 

@@ -5,10 +5,12 @@
  * now, or d when frozen).  A deadline already past stays past, so the call
  * returns at once with the host's result.
  *
- * These waits are planned once per call: a change of the namespace while they
- * wait takes effect at their next call (condition variables may wake early, so
- * a caller's loop replans).  Sleeps, which wait on the clock page, replan at
- * once (sleeps.c). */
+ * After a change of the namespace the watcher (watch.c) kicks these waits and
+ * they plan again: condition variables by a broadcast (a spurious wake-up),
+ * semaphores and message queues by its signal.  glibc's timed mutex, rwlock and
+ * join waits restart by themselves after a signal, so those keep their plan
+ * until a host timeout, then plan again: a change that brings their deadline
+ * nearer takes effect late. */
 #include <errno.h>
 #include <mqueue.h>
 #include <pthread.h>
@@ -19,57 +21,44 @@
 #include "read.h"
 #include "waits.h"
 
-/* The host instant on host clock `clk` for virtual deadline `vabs` on the
- * namespace's clock `clk`; 0 when there is none to convert (not a member, a
- * clock timewarp leaves alone, a malformed time that libc should judge). */
-static int to_host(clockid_t clk, const struct timespec *vabs, struct timespec *habs,
-		   int64_t *left)
-{
-	const struct tw_member *m = tw_member_fast();
-	int64_t at;
-
-	if (!m->page || tw_clock_line(clk) < 0 || !vabs || vabs->tv_nsec < 0 ||
-	    vabs->tv_nsec >= 1000000000L ||
-	    tw_plan(m, clk, tw_ts_ns((const struct tw_ts *)vabs), clk, &at, left))
-		return 0;
-	*(struct tw_ts *)habs = tw_ns_ts(at);
-	return 1;
-}
-
-/* Still time left on the namespace's clock: a host timeout that came before the
- * virtual deadline (the namespace was set back, or slowed, while waiting). */
-static int not_yet(clockid_t clk, const struct timespec *vabs)
-{
-	const struct tw_member *m = tw_member_fast();
-	struct tw_params p;
-	int64_t vnow;
-
-	tw_read_params(m->page, &p);
-	/* frozen: the plan's host time has elapsed, and that is the deadline */
-	return p.rate != 0 && !tw_virtual_ns(m, clk, &vnow) &&
-	       vnow < tw_ts_ns((const struct tw_ts *)vabs);
-}
-
 /* One try at the wrapped call with deadline `abs`: 0 or an error number. */
 typedef int attempt_fn(void *ctx, const struct timespec *abs);
 
-/* Runs `attempt` against the host deadline for virtual deadline `vabs` on clock
- * `clk`, and again after a host timeout that came before the virtual deadline. */
-static int until_deadline(clockid_t clk, const struct timespec *vabs, attempt_fn *attempt,
-			  void *ctx)
-{
-	struct timespec habs;
-	int64_t left;
-	int r;
+struct host_try {
+	attempt_fn *attempt;
+	void *ctx;
+	int r; /* the last try's answer */
+};
 
-	if (!to_host(clk, vabs, &habs, &left))
+static enum tw_try host_try(void *p, const struct tw_plan *pl)
+{
+	struct host_try *h = p;
+	struct tw_ts at = tw_ns_ts(pl->host_at);
+
+	h->r = h->attempt(h->ctx, (const struct timespec *)&at);
+	return h->r == ETIMEDOUT ? TW_TRY_TIMEOUT : h->r == EINTR ? TW_TRY_INTR : TW_TRY_DONE;
+}
+
+/* A virtual deadline timewarp converts: a member's, on a clock it serves, and
+ * well formed (a malformed one is libc's to judge). */
+static int converted(clockid_t clk, const struct timespec *vabs)
+{
+	return tw_member_fast()->page && tw_clock_line(clk) >= 0 && vabs && vabs->tv_nsec >= 0 &&
+	       vabs->tv_nsec < 1000000000L;
+}
+
+/* Runs `attempt` against the host deadline on the same host clock at which the
+ * namespace's clock `clk` reaches `vabs`, planned again after a change (when the
+ * watcher can `kick` the wait) or a host timeout before the virtual deadline. */
+static int until_deadline(clockid_t clk, const struct timespec *vabs, int kick,
+			  attempt_fn *attempt, void *ctx)
+{
+	struct host_try h = { attempt, ctx, 0 };
+
+	if (!converted(clk, vabs))
 		return attempt(ctx, vabs);
-	for (;;) {
-		r = attempt(ctx, &habs);
-		if (r != ETIMEDOUT || left <= 0 || !not_yet(clk, vabs) ||
-		    !to_host(clk, vabs, &habs, &left))
-			return r;
-	}
+	tw_wait(clk, tw_ts_ns((const struct tw_ts *)vabs), clk, kick, NULL, 0, host_try, &h);
+	return h.r;
 }
 
 /* glibc keeps a condition variable's clock in bit 1 of __wrefs (nptl's
@@ -98,18 +87,20 @@ static int as_errno(int e)
 
 /* ---- condition variables ------------------------------------------------- */
 
-/* A condition variable may wake early: a host timeout before the virtual
- * deadline is reported as a wake-up, and the caller's loop waits again. */
-static int cond_wait(clockid_t clk, const struct timespec *abs, attempt_fn *attempt, void *ctx)
+/* A condition variable may wake early: a change of the namespace wakes it (the
+ * watcher broadcasts it), and a host timeout before the virtual deadline is
+ * reported as a wake-up; the caller's loop checks and waits again. */
+static int cond_wait(pthread_cond_t *c, clockid_t clk, const struct timespec *abs,
+		     attempt_fn *attempt, void *ctx)
 {
-	struct timespec habs;
-	int64_t left;
-	int r;
+	struct host_try h = { attempt, ctx, 0 };
 
-	if (!to_host(clk, abs, &habs, &left))
+	if (!converted(clk, abs))
 		return attempt(ctx, abs);
-	r = attempt(ctx, &habs);
-	return r == ETIMEDOUT && left > 0 && not_yet(clk, abs) ? 0 : r;
+	if (tw_wait(clk, tw_ts_ns((const struct tw_ts *)abs), clk, TW_KICK_COND, c, 1, host_try,
+		    &h) == TW_TRY_DONE && h.r == ETIMEDOUT)
+		return 0;
+	return h.r;
 }
 
 struct cond_ctx {
@@ -136,7 +127,7 @@ TW_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t
 {
 	struct cond_ctx x = { c, mx, -1 };
 
-	return cond_wait(cond_clock(c), abs, cond_attempt, &x);
+	return cond_wait(c, cond_clock(c), abs, cond_attempt, &x);
 }
 
 TW_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict mx,
@@ -144,7 +135,7 @@ TW_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t
 {
 	struct cond_ctx x = { c, mx, clk };
 
-	return cond_wait(clk, abs, cond_attempt, &x);
+	return cond_wait(c, clk, abs, cond_attempt, &x);
 }
 
 /* ---- semaphores ---------------------------------------------------------- */
@@ -171,14 +162,14 @@ TW_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 {
 	struct sem_ctx x = { s, -1 };
 
-	return as_errno(until_deadline(CLOCK_REALTIME, abs, sem_attempt, &x));
+	return as_errno(until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, sem_attempt, &x));
 }
 
 TW_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk, const struct timespec *restrict abs)
 {
 	struct sem_ctx x = { s, clk };
 
-	return as_errno(until_deadline(clk, abs, sem_attempt, &x));
+	return as_errno(until_deadline(clk, abs, TW_KICK_SIGNAL, sem_attempt, &x));
 }
 
 /* ---- mutexes and rwlocks --------------------------------------------------- */
@@ -221,7 +212,7 @@ static int lock_until(void *lock, enum lock_kind kind, clockid_t clk, const stru
 {
 	struct lock_ctx x = { lock, kind, clk };
 
-	return until_deadline(clk < 0 ? CLOCK_REALTIME : clk, abs, lock_attempt, &x);
+	return until_deadline(clk < 0 ? CLOCK_REALTIME : clk, abs, TW_KICK_NONE, lock_attempt, &x);
 }
 
 TW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict mx,
@@ -285,7 +276,7 @@ TW_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespe
 {
 	struct join_ctx x = { t, ret, -1 };
 
-	return until_deadline(CLOCK_REALTIME, abs, join_attempt, &x);
+	return until_deadline(CLOCK_REALTIME, abs, TW_KICK_NONE, join_attempt, &x);
 }
 
 TW_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
@@ -293,7 +284,7 @@ TW_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
 {
 	struct join_ctx x = { t, ret, clk };
 
-	return until_deadline(clk, abs, join_attempt, &x);
+	return until_deadline(clk, abs, TW_KICK_NONE, join_attempt, &x);
 }
 
 /* ---- message queues ------------------------------------------------------ */
@@ -326,14 +317,14 @@ TW_EXPORT int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
 {
 	struct mq_ctx x = { q, (char *)msg, len, prio, NULL, 0, 0 };
 
-	return as_errno(until_deadline(CLOCK_REALTIME, abs, mq_attempt, &x));
+	return as_errno(until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, mq_attempt, &x));
 }
 
 TW_EXPORT ssize_t mq_timedreceive(mqd_t q, char *restrict msg, size_t len,
 				  unsigned *restrict prio, const struct timespec *restrict abs)
 {
 	struct mq_ctx x = { q, msg, len, 0, prio, 1, -1 };
-	int e = until_deadline(CLOCK_REALTIME, abs, mq_attempt, &x);
+	int e = until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, mq_attempt, &x);
 
 	return e ? as_errno(e) : x.got;
 }

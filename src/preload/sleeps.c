@@ -18,60 +18,27 @@
 #include "read.h"
 #include "waits.h"
 
-long tw_virtual_ns(const struct tw_member *m, clockid_t clk, int64_t *ns)
-{
-	struct tw_ts ts;
-	long r = tw_read_clock(m->page, &m->host, clk, &ts);
-
-	if (!r)
-		*ns = tw_ts_ns(&ts);
-	return r;
-}
-
-long tw_host_ns(const struct tw_member *m, clockid_t clk, int64_t *ns)
-{
-	struct tw_ts ts;
-	long r = tw_host_gettime(&m->host, clk, &ts);
-
-	if (!r)
-		*ns = tw_ts_ns(&ts);
-	return r;
-}
-
-long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid_t host_clk,
-	     int64_t *host_at, int64_t *left)
-{
-	int64_t vnow, hnow;
-	struct tw_params p;
-	long r;
-
-	tw_read_params(m->page, &p);
-	if ((r = tw_virtual_ns(m, clk, &vnow)) || (r = tw_host_ns(m, host_clk, &hnow)))
-		return r;
-	*left = tw_sub_sat(deadline, vnow);
-	*host_at = tw_add_sat(hnow, tw_unscale(*left, p.rate));
-	return 0;
-}
-
 long tw_sleep_until(const struct tw_member *m, clockid_t clk, int64_t deadline)
 {
 	for (;;) {
-		uint32_t gen = __atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE);
-		int64_t at, left;
+		struct tw_plan pl;
 		struct tw_ts abs;
 		long r;
 
-		if ((r = tw_plan(m, clk, deadline, CLOCK_MONOTONIC, &at, &left)))
+		if ((r = tw_plan(m, clk, deadline, CLOCK_MONOTONIC, &pl)))
 			return r;
-		if (left <= 0)
+		if (pl.left <= 0)
 			return 0;
-		abs = tw_ns_ts(at);
-		r = tw_syscall6(SYS_futex, (long)&m->page->generation, FUTEX_WAIT_BITSET, gen,
+		abs = tw_ns_ts(pl.host_at);
+		r = tw_syscall6(SYS_futex, (long)&m->page->generation, FUTEX_WAIT_BITSET, pl.gen,
 				(long)&abs, 0, FUTEX_BITSET_MATCH_ANY);
-		/* The plan ran out with no change: done, also when frozen (the
-		 * virtual time left has elapsed at host speed). */
-		if (r == -ETIMEDOUT)
+		/* The plan ran out with no change: done.  Frozen, the virtual time
+		 * left has elapsed at host speed, and the clocks catch up with it. */
+		if (r == -ETIMEDOUT) {
+			if (pl.rate == 0)
+				tw_frozen_expired(m, clk, deadline);
 			return 0;
+		}
 		if (r == -EINTR)
 			return -EINTR;
 		/* woken by a change (or spuriously): plan again */

@@ -5,12 +5,16 @@
  * reaches it, a relative one and the interval to d / R of host time, d when
  * frozen); the times read back are virtual again.
  *
- * Armed timers are converted once, when armed: a change of the namespace takes
- * effect when the program arms them again (rescaling armed timers needs a
- * watcher of the clock page in each member, not there yet).  TFD_TIMER_CANCEL_ON_SET
- * keeps the kernel's meaning (a step of the host's REALTIME). */
+ * Armed timers are recorded with the namespace as it was when they were armed;
+ * after a change the watcher (watch.c) re-arms each against the new clocks:
+ * its next expiry keeps its virtual instant (on its own clock if armed
+ * absolute, on MONOTONIC if relative), so advancing past it fires it, setting
+ * the clock back delays it, and a new rate rescales what is left and the
+ * interval.  TFD_TIMER_CANCEL_ON_SET keeps the kernel's meaning (a step of the
+ * host's REALTIME). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +56,14 @@ static int params(struct tw_params *p)
 	return 1;
 }
 
-/* A virtual itimerspec on clock `clk` as the host timer to arm. */
-static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, struct itimerspec *h)
+/* A virtual itimerspec on clock `clk` as the host timer to arm, planned with
+ * the namespace as *p is. */
+static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, struct itimerspec *h,
+		   struct tw_params *p_out)
 {
 	const struct tw_member *m = tw_member_fast();
 	struct tw_params p;
-	int64_t at, left;
+	struct tw_plan pl;
 
 	if (!params(&p) || tw_clock_line(clk) < 0 || v->it_value.tv_nsec < 0 ||
 	    v->it_value.tv_nsec >= 1000000000L || v->it_interval.tv_nsec < 0 ||
@@ -69,11 +75,12 @@ static int to_host(clockid_t clk, int absolute, const struct itimerspec *v, stru
 	} else if (!absolute) {
 		h->it_value = ts_of(tw_unscale(ns_of(&v->it_value), p.rate));
 	} else {
-		if (tw_plan(m, clk, ns_of(&v->it_value), clk, &at, &left))
+		if (tw_plan(m, clk, ns_of(&v->it_value), clk, &pl))
 			return 0;
 		/* already due: the earliest host instant that still arms the timer */
-		h->it_value = ts_of(left <= 0 ? 1 : at);
+		h->it_value = ts_of(pl.left <= 0 ? 1 : pl.host_at);
 	}
+	*p_out = p;
 	return 1;
 }
 
@@ -89,15 +96,152 @@ static void to_virtual(struct itimerspec *t)
 				      : ns_of(&t->it_interval));
 }
 
+/* ---- armed timers, re-armed after a change --------------------------------- */
+
+enum { T_FREE, T_FD, T_POSIX, T_ITIMER };
+
+#define ARMED 64
+static struct armed {
+	int kind;
+	int fd;             /* T_FD */
+	timer_t id;         /* T_POSIX */
+	clockid_t clk;      /* the timer's clock */
+	int flags;          /* as armed: TFD_TIMER_ABSTIME, TIMER_ABSTIME, ... */
+	int absolute;
+	int64_t interval;   /* virtual */
+	struct tw_params p; /* the namespace when it was last armed */
+} armed[ARMED];
+static pthread_mutex_t armed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_armed(void)
+{
+	pthread_mutex_lock(&armed_lock);
+}
+
+static void unlock_armed(void)
+{
+	pthread_mutex_unlock(&armed_lock);
+}
+
+/* POSIX timers and ITIMER_REAL are not inherited by a child; timerfds are. */
+static void forked_child(void)
+{
+	for (int i = 0; i < ARMED; i++)
+		if (armed[i].kind != T_FD)
+			armed[i].kind = T_FREE;
+	pthread_mutex_init(&armed_lock, NULL);
+}
+
+static struct armed *find(int kind, int fd, timer_t id)
+{
+	for (int i = 0; i < ARMED; i++)
+		if (armed[i].kind == kind && (kind != T_FD || armed[i].fd == fd) &&
+		    (kind != T_POSIX || armed[i].id == id))
+			return &armed[i];
+	return NULL;
+}
+
+/* Records (or forgets, when disarmed) the timer just armed with virtual `v`
+ * under namespace parameters `p`.  Called with armed_lock held. */
+static void record(int kind, int fd, timer_t id, clockid_t clk, int flags, int absolute,
+		   const struct itimerspec *v, const struct tw_params *p)
+{
+	static int atfork_done;
+	struct armed *a = find(kind, fd, id);
+
+	if (!v->it_value.tv_sec && !v->it_value.tv_nsec) {
+		if (a)
+			a->kind = T_FREE;
+		return;
+	}
+	if (!a && !(a = find(T_FREE, 0, 0)))
+		return; /* full: this one keeps the plan it was armed with */
+	if (!atfork_done) {
+		pthread_atfork(lock_armed, unlock_armed, forked_child);
+		atfork_done = 1;
+	}
+	*a = (struct armed){ kind, fd, id, clk, flags, absolute, ns_of(&v->it_interval), *p };
+	tw_watch_start();
+}
+
+static void forget(int kind, int fd, timer_t id)
+{
+	struct armed *a;
+
+	lock_armed();
+	if ((a = find(kind, fd, id)))
+		a->kind = T_FREE;
+	unlock_armed();
+}
+
+static int host_get(const struct armed *a, struct itimerspec *cur);
+static int host_set(const struct armed *a, int flags, const struct itimerspec *h);
+
+/* The watcher, after a change: each armed timer's next expiry keeps its virtual
+ * instant, found from the host time left under the parameters it was armed
+ * with, and is planned again under the new ones. */
+void tw_timers_rearm(void)
+{
+	const struct tw_member *m = tw_member_fast();
+	struct tw_params now;
+
+	lock_armed();
+	tw_read_params(m->page, &now);
+	for (int i = 0; i < ARMED; i++) {
+		struct armed *a = &armed[i];
+		clockid_t on = a->absolute ? a->clk : CLOCK_MONOTONIC;
+		int64_t hnow, tnow, rem, next, left, hrel;
+		struct itimerspec cur, h;
+		enum tw_line line;
+
+		if (a->kind == T_FREE)
+			continue;
+		if (host_get(a, &cur) || (!cur.it_value.tv_sec && !cur.it_value.tv_nsec)) {
+			a->kind = T_FREE; /* closed, deleted, or a one-shot that fired */
+			continue;
+		}
+		line = (enum tw_line)tw_clock_line(on);
+		if (tw_host_ns(m, on, &hnow) || tw_host_ns(m, a->clk, &tnow))
+			continue;
+		rem = ns_of(&cur.it_value);
+		next = tw_add_sat(tw_map(&a->p, line, hnow), a->p.rate ? tw_scale(rem, a->p.rate) : rem);
+		left = tw_sub_sat(next, tw_map(&now, line, hnow));
+		hrel = left > 0 ? tw_unscale(left, now.rate) : 1;
+		h.it_interval = ts_of(tw_unscale(a->interval, now.rate));
+		h.it_value = ts_of(a->absolute ? tw_add_sat(tnow, hrel) : hrel);
+		if (!host_set(a, a->absolute ? a->flags : 0, &h))
+			a->p = now;
+	}
+	unlock_armed();
+}
+
 /* ---- timerfd --------------------------------------------------------------- */
 
-/* The clock of a timer file descriptor, as the kernel tells it. */
+/* The clock of each timer file descriptor created here (+1), by number. */
+#define TIMERFDS 4096
+static clockid_t fd_clock[TIMERFDS];
+static void *next_timerfd_create;
+
+TW_EXPORT int timerfd_create(clockid_t clk, int flags)
+{
+	typedef int fn(clockid_t, int);
+	int fd = TW_NEXT(fn *, timerfd_create)(clk, flags);
+
+	if (fd >= 0 && fd < TIMERFDS)
+		__atomic_store_n(&fd_clock[fd], clk + 1, __ATOMIC_RELAXED);
+	return fd;
+}
+
+/* The clock of a timer file descriptor: as created here, else as the kernel
+ * tells it (a descriptor from elsewhere, or a number beyond the table). */
 static clockid_t timerfd_clock(int fd)
 {
 	char path[64], buf[512], *p;
 	ssize_t n;
 	int f;
 
+	if (fd >= 0 && fd < TIMERFDS && __atomic_load_n(&fd_clock[fd], __ATOMIC_RELAXED))
+		return __atomic_load_n(&fd_clock[fd], __ATOMIC_RELAXED) - 1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
@@ -114,13 +258,23 @@ TW_EXPORT int timerfd_settime(int fd, int flags, const struct itimerspec *new,
 			      struct itimerspec *old)
 {
 	typedef int fn(int, int, const struct itimerspec *, struct itimerspec *);
+	clockid_t clk;
 	struct itimerspec h;
+	struct tw_params p;
 	int r;
 
-	if (!tw_member_fast()->page || !new ||
-	    !to_host(timerfd_clock(fd), flags & TFD_TIMER_ABSTIME, new, &h))
+	if (!tw_member_fast()->page || !new)
 		return TW_NEXT(fn *, timerfd_settime)(fd, flags, new, old);
+	clk = timerfd_clock(fd);
+	lock_armed();
+	if (!to_host(clk, flags & TFD_TIMER_ABSTIME, new, &h, &p)) {
+		unlock_armed();
+		return TW_NEXT(fn *, timerfd_settime)(fd, flags, new, old);
+	}
 	r = TW_NEXT(fn *, timerfd_settime)(fd, flags, &h, old);
+	if (!r)
+		record(T_FD, fd, 0, clk, flags, flags & TFD_TIMER_ABSTIME, new, &p);
+	unlock_armed();
 	if (!r && old)
 		to_virtual(old);
 	return r;
@@ -177,6 +331,7 @@ TW_EXPORT int timer_delete(timer_t id)
 	for (int i = 0; i < TIMERS; i++)
 		if (timers[i].clk && timers[i].id == id)
 			timers[i].clk = 0;
+	forget(T_POSIX, 0, id);
 	return TW_NEXT(fn *, timer_delete)(id);
 }
 
@@ -184,12 +339,22 @@ TW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *rest
 			    struct itimerspec *restrict old)
 {
 	typedef int fn(timer_t, int, const struct itimerspec *, struct itimerspec *);
+	clockid_t clk = timer_clock(id);
 	struct itimerspec h;
+	struct tw_params p;
 	int r;
 
-	if (!new || !to_host(timer_clock(id), flags & TIMER_ABSTIME, new, &h))
+	if (!new)
 		return TW_NEXT(fn *, timer_settime)(id, flags, new, old);
+	lock_armed();
+	if (!to_host(clk, flags & TIMER_ABSTIME, new, &h, &p)) {
+		unlock_armed();
+		return TW_NEXT(fn *, timer_settime)(id, flags, new, old);
+	}
 	r = TW_NEXT(fn *, timer_settime)(id, flags, &h, old);
+	if (!r)
+		record(T_POSIX, 0, id, clk, flags, flags & TIMER_ABSTIME, new, &p);
+	unlock_armed();
 	if (!r && old)
 		to_virtual(old);
 	return r;
@@ -232,6 +397,7 @@ TW_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *restrict
 {
 	typedef int fn(__itimer_which_t, const struct itimerval *, struct itimerval *);
 	struct itimerspec vs, hs;
+	struct tw_params p;
 	struct itimerval h;
 	int r;
 
@@ -240,10 +406,16 @@ TW_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *restrict
 	    new->it_interval.tv_usec >= 1000000)
 		return TW_NEXT(fn *, setitimer)(which, new, old);
 	vs = from_tv(new);
-	if (!to_host(CLOCK_REALTIME, 0, &vs, &hs))
+	lock_armed();
+	if (!to_host(CLOCK_REALTIME, 0, &vs, &hs, &p)) {
+		unlock_armed();
 		return TW_NEXT(fn *, setitimer)(which, new, old);
+	}
 	h = to_tv(&hs);
 	r = TW_NEXT(fn *, setitimer)(which, &h, old);
+	if (!r)
+		record(T_ITIMER, 0, 0, CLOCK_REALTIME, 0, 0, &vs, &p);
+	unlock_armed();
 	if (!r && old) {
 		vs = from_tv(old);
 		to_virtual(&vs);
@@ -277,4 +449,44 @@ TW_EXPORT unsigned int alarm(unsigned int seconds)
 	 * but never 0 while one is pending */
 	return (unsigned int)old.it_value.tv_sec +
 	       (old.it_value.tv_usec >= 500000 || (!old.it_value.tv_sec && old.it_value.tv_usec > 0));
+}
+
+/* ---- the host timers behind the records ---------------------------------- */
+
+static int host_get(const struct armed *a, struct itimerspec *cur)
+{
+	typedef int fd_get(int, struct itimerspec *);
+	typedef int posix_get(timer_t, struct itimerspec *);
+	typedef int it_get(__itimer_which_t, struct itimerval *);
+	struct itimerval v;
+
+	switch (a->kind) {
+	case T_FD:
+		return TW_NEXT(fd_get *, timerfd_gettime)(a->fd, cur);
+	case T_POSIX:
+		return TW_NEXT(posix_get *, timer_gettime)(a->id, cur);
+	default:
+		if (TW_NEXT(it_get *, getitimer)(ITIMER_REAL, &v))
+			return -1;
+		*cur = from_tv(&v);
+		return 0;
+	}
+}
+
+static int host_set(const struct armed *a, int flags, const struct itimerspec *h)
+{
+	typedef int fd_set_(int, int, const struct itimerspec *, struct itimerspec *);
+	typedef int posix_set(timer_t, int, const struct itimerspec *, struct itimerspec *);
+	typedef int it_set(__itimer_which_t, const struct itimerval *, struct itimerval *);
+	struct itimerval v;
+
+	switch (a->kind) {
+	case T_FD:
+		return TW_NEXT(fd_set_ *, timerfd_settime)(a->fd, flags, h, NULL);
+	case T_POSIX:
+		return TW_NEXT(posix_set *, timer_settime)(a->id, flags, h, NULL);
+	default:
+		v = to_tv(h);
+		return TW_NEXT(it_set *, setitimer)(ITIMER_REAL, &v, NULL);
+	}
 }

@@ -4,15 +4,19 @@
  *     tw-wait rel CLOCK SECONDS   clock_nanosleep for SECONDS
  *     tw-wait cond CLOCK SECONDS  pthread_cond_clockwait, nobody signals
  *     tw-wait sem CLOCK SECONDS   sem_clockwait on an empty semaphore
+ *     tw-wait poll CLOCK SECONDS  poll with no descriptors, SECONDS as the timeout
+ *     tw-wait epoll CLOCK SECONDS epoll_wait on an empty set, likewise
  *
  * CLOCK is REALTIME, MONOTONIC or BOOTTIME.  Prints "done VIRTUAL_ELAPSED" or
  * the error, with the elapsed time read from the same clock. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 static double now(clockid_t c)
@@ -30,12 +34,18 @@ int main(int argc, char **argv)
 	int r = 0;
 
 	if (argc != 4)
-		return fprintf(stderr, "usage: tw-wait abs|rel|cond|sem CLOCK SECONDS\n"), 2;
+		return fprintf(stderr, "usage: tw-wait abs|rel|cond|sem|poll|epoll CLOCK SECONDS\n"), 2;
 	c = !strcmp(argv[2], "REALTIME") ? CLOCK_REALTIME
 	    : !strcmp(argv[2], "MONOTONIC") ? CLOCK_MONOTONIC : CLOCK_BOOTTIME;
 	s = atof(argv[3]);
 	t0 = now(c);
-	if (!strcmp(argv[1], "rel")) {
+	if (!strcmp(argv[1], "poll")) {
+		r = poll(NULL, 0, (int)(s * 1000)) < 0 ? errno : 0;
+	} else if (!strcmp(argv[1], "epoll")) {
+		struct epoll_event ev;
+		int ep = epoll_create1(0);
+		r = epoll_wait(ep, &ev, 1, (int)(s * 1000)) < 0 ? errno : 0;
+	} else if (!strcmp(argv[1], "rel")) {
 		t.tv_sec = (time_t)s;
 		t.tv_nsec = (long)((s - (double)t.tv_sec) * 1e9);
 		r = clock_nanosleep(c, 0, &t, NULL);
