@@ -11,9 +11,11 @@
  *   clockperf mem                                   resident set and mappings
  *   clockperf spawn --tsc-hz HZ --runs N -- CMD...  start-up time of CMD
  *   clockperf sleep --tsc-hz HZ --ms D --count N    host time of nanosleep(D)
- *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T
+ *   clockperf timer --tsc-hz HZ --ms D --count N    a periodic timerfd every D ms
+ *   clockperf waitcost --tsc-hz HZ --window S       ns per wait that returns at once
+ *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T [--count N]
  *                                                   wake latency after `timewarp set`
- *   clockperf sleeper                               (the waiter that `wake` starts)
+ *   clockperf sleeper [--count N]                   (the waiter that `wake` starts)
  *
  * Paths: "libc" is clock_gettime as a program calls it (through the PLT, so
  * an LD_PRELOAD library interposes); "vdso" is __vdso_clock_gettime looked up
@@ -27,6 +29,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -36,7 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -491,23 +497,174 @@ static int cmd_sleep(double ms, int count)
 	return 0;
 }
 
-/* Inside a namespace: wait for an absolute REALTIME an hour ahead; say when
- * ready, and the TSC at wake-up. */
-static int cmd_sleeper(void)
+/* A periodic timerfd on CLOCK_MONOTONIC every D ms (virtual), read until it
+ * has expired N times; under rate R an expiry should come every D / R ms of
+ * host time.  Reports, in host ms: the interval the kernel's timer was armed
+ * with ("timer_armed"); the host time per expiry from the first read to the
+ * last ("timer_per"); the median lateness of a read behind the host instant of
+ * the expiry it saw ("timer_late"), the kernel's schedule taken from the raw
+ * timerfd_gettime (timewarp interposes the libc one) just after the first
+ * read, so that nothing the arming call does after arming counts; and the
+ * expiries a read found more than one of ("timer_overruns"). */
+static int cmd_timer(double ms, int count)
 {
-	struct timespec now, until;
-	int r;
+	int64_t ns = (int64_t)(ms * 1e6);
+	struct itimerspec it = { { (time_t)(ns / 1000000000), (long)(ns % 1000000000) },
+				 { (time_t)(ns / 1000000000), (long)(ns % 1000000000) } }, h;
+	double *late = calloc((size_t)count + 1, sizeof(double)), next = 0, step = 0;
+	uint64_t *at = calloc((size_t)count + 1, sizeof(uint64_t)), *exp = calloc((size_t)count + 1, sizeof(uint64_t));
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), reads = 0;
+	uint64_t total = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	until = now;
-	until.tv_sec += 3600;
-	printf("ready\n");
-	fflush(stdout);
-	do
-		r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
-	while (r == EINTR);
-	printf("woke %" PRIu64 "\n", tsc_stop());
-	fflush(stdout);
+	if (!late || !at || !exp)
+		die("out of memory");
+	if (fd < 0)
+		die("timerfd_create: %s", strerror(errno));
+	if (timerfd_settime(fd, 0, &it, NULL))
+		die("timerfd_settime: %s", strerror(errno));
+	while (total < (uint64_t)count) {
+		uint64_t n;
+
+		if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n)) {
+			if (errno == EINTR)
+				continue;
+			die("read from a timerfd: %s", strerror(errno));
+		}
+		at[reads] = tsc_stop();
+		exp[reads++] = total += n;
+		if (reads == 1) {
+			uint64_t t0 = tsc_start(), t1;
+
+			if (syscall(SYS_timerfd_gettime, fd, &h))
+				die("timerfd_gettime: %s", strerror(errno));
+			t1 = tsc_stop();
+			/* the host instant, in ticks, of expiry total + 1 */
+			next = (double)(t0 + t1) / 2 + (double)ts_ns(&h.it_value) * tsc_hz / 1e9;
+			step = (double)ts_ns(&h.it_interval) * tsc_hz / 1e9;
+		}
+	}
+	close(fd);
+	for (int i = 0; i < reads; i++) {
+		double due = next + ((double)exp[i] - (double)exp[0] - 1) * step;
+
+		late[i] = ((double)at[i] - due) * 1e3 / tsc_hz;
+	}
+	qsort(late, (size_t)reads, sizeof(double), cmp_double);
+	printf("timer_armed %.4f\n", (double)ts_ns(&h.it_interval) / 1e6);
+	if (total > exp[0])
+		printf("timer_per %.4f\n", (double)(at[reads - 1] - at[0]) * 1e3 / tsc_hz /
+					      (double)(total - exp[0]));
+	printf("timer_late %.4f\n", late[reads / 2]);
+	printf("timer_overruns %" PRIu64 "\n", total - (uint64_t)reads);
+	return 0;
+}
+
+/* Waits that return at once, each as a program calls it (through the PLT, so
+ * a preload library interposes): the cost of the call itself. */
+enum { W_POLL, W_EPOLL, W_COND, W_SEM, W_NANOSLEEP, W_TIMERFD, NWAIT };
+static const char *const wait_name[NWAIT] = {
+	"poll", "epoll_wait", "pthread_cond_timedwait", "sem_timedwait", "clock_nanosleep",
+	"timerfd_settime",
+};
+
+struct wait_env {
+	int ep, tfd;
+	pthread_mutex_t mx;
+	pthread_cond_t cv;
+	sem_t sem;
+	struct timespec rt_past, rt_future, mono_past;
+	struct itimerspec arm;
+	struct epoll_event ev;
+};
+
+/* One call of wait k; whether it answered as a wait that returns at once does. */
+static inline int wait_once(struct wait_env *e, int k)
+{
+	switch (k) {
+	case W_POLL: /* no descriptors, no timeout */
+		return poll(NULL, 0, 0) == 0;
+	case W_EPOLL: /* an empty epoll set, no timeout */
+		return epoll_wait(e->ep, &e->ev, 1, 0) == 0;
+	case W_COND: /* an absolute REALTIME deadline already past */
+		return pthread_cond_timedwait(&e->cv, &e->mx, &e->rt_past) == ETIMEDOUT;
+	case W_SEM: /* a posted semaphore (its deadline an hour ahead) */
+		sem_post(&e->sem);
+		return sem_timedwait(&e->sem, &e->rt_future) == 0;
+	case W_NANOSLEEP: /* an absolute MONOTONIC deadline already past */
+		return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &e->mono_past, NULL) == 0;
+	default: /* arming a timerfd an hour ahead (not a wait: for the record) */
+		return timerfd_settime(e->tfd, 0, &e->arm, NULL) == 0;
+	}
+}
+
+/* Calls of wait k in a window of `budget` ticks, the TSC read after every 16. */
+static void wait_window(struct wait_env *e, int k, uint64_t budget, uint64_t *calls,
+			uint64_t *ticks)
+{
+	uint64_t t0 = tsc_start(), t = t0, end = t0 + budget, n = 0;
+	int ok = 1;
+
+	do {
+		for (int i = 0; i < 16; i++)
+			ok &= wait_once(e, k);
+		n += 16;
+		t = tsc_stop();
+	} while (t < end);
+	if (!ok)
+		die("%s did not return at once as expected", wait_name[k]);
+	*calls = n;
+	*ticks = t - t0;
+}
+
+/* "wcall NAME NS": ns per call, after a warm-up of a tenth of the window. */
+static int cmd_waitcost(double window)
+{
+	uint64_t budget = (uint64_t)(window * tsc_hz), calls, ticks;
+	struct wait_env e = { .arm = { { 0, 0 }, { 3600, 0 } } };
+	struct timespec now;
+
+	if ((e.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1: %s", strerror(errno));
+	if ((e.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0)
+		die("timerfd_create: %s", strerror(errno));
+	pthread_mutex_init(&e.mx, NULL);
+	pthread_cond_init(&e.cv, NULL); /* REALTIME */
+	sem_init(&e.sem, 0, 0);
+	clock_gettime(CLOCK_REALTIME, &now); /* virtual under a preload library */
+	e.rt_past = e.rt_future = now;
+	e.rt_past.tv_sec -= 1;
+	e.rt_future.tv_sec += 3600;
+	clock_gettime(CLOCK_MONOTONIC, &e.mono_past);
+	e.mono_past.tv_sec -= 1;
+	pthread_mutex_lock(&e.mx); /* held around every pthread_cond_timedwait */
+	for (int k = 0; k < NWAIT; k++) {
+		wait_window(&e, k, budget / 10, &calls, &ticks);
+		wait_window(&e, k, budget, &calls, &ticks);
+		printf("wcall %s %.1f\n", wait_name[k], (double)ticks * 1e9 / tsc_hz / (double)calls);
+	}
+	pthread_mutex_unlock(&e.mx);
+	return 0;
+}
+
+/* Inside a namespace, `count` times: wait for an absolute REALTIME an hour
+ * ahead; say when ready, and the TSC at wake-up. */
+static int cmd_sleeper(int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct timespec now, until;
+		int r;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		until = now;
+		until.tv_sec += 3600;
+		printf("ready\n");
+		fflush(stdout);
+		do
+			r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
+		while (r == EINTR);
+		printf("woke %" PRIu64 "\n", tsc_stop());
+		fflush(stdout);
+	}
 	return 0;
 }
 
@@ -535,51 +692,99 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 	return -1;
 }
 
-/* Outside: starts the sleeper in namespace NAME, advances NAME by two hours
- * with `timewarp set`, and reports how long after that the sleeper woke:
- * "wake US_AFTER_SET_EXIT US_AFTER_SET_START", or "wake timeout". */
-static int cmd_wake(const char *tw, const char *name, int timeout_ms)
+/* Whether process pid sleeps: 2 in a futex wait (its wchan says so), 1 asleep
+ * where /proc does not tell (wchan hidden), 0 not yet. */
+static int asleep(pid_t pid)
 {
-	char self[PATH_MAX], line[256];
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (!strncmp(buf, "futex", 5))
+				return 2;
+			if (strcmp(buf, "0"))
+				return 0; /* somewhere else */
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S';
+}
+
+/* Outside: starts the sleeper in namespace NAME; `count` times, lets it block,
+ * advances NAME by two hours with `timewarp set`, and reports how long after
+ * that the sleeper woke, and for scale how long starting and waiting for
+ * `true` took just before: "wake US_AFTER_SET_EXIT US_AFTER_SET_START US_TRUE"
+ * a wake, or "wake timeout" (and no more). */
+static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count)
+{
+	char self[PATH_MAX], line[256], nbuf[32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fds[2];
 	pid_t sleeper;
-	uint64_t t0, t1, woke;
 
 	if (n < 0)
 		die("readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = 0;
+	snprintf(nbuf, sizeof(nbuf), "%d", count);
 	if (pipe(fds))
 		die("pipe: %s", strerror(errno));
 	{
-		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper", NULL };
+		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper", "--count", nbuf, NULL };
 
 		sleeper = start(argv, fds[1]);
 	}
 	close(fds[1]);
-	if (read_line(fds[0], line, sizeof(line), 5000) || strcmp(line, "ready")) {
-		kill(sleeper, SIGKILL);
-		finish(sleeper);
-		die("the sleeper did not start in namespace %s", name);
-	}
-	usleep(20000); /* let it block */
-	{
+	for (int i = 0; i < count; i++) {
 		char *argv[] = { (char *)tw, "set", (char *)name, "--advance", "2h", NULL };
-		int st;
+		char *true_argv[] = { "true", NULL };
+		int64_t until;
+		uint64_t t0, t1, woke, true_ticks;
+		int st, how;
 
+		if (read_line(fds[0], line, sizeof(line), 5000) || strcmp(line, "ready")) {
+			kill(sleeper, SIGKILL);
+			finish(sleeper);
+			die("the sleeper did not get ready in namespace %s", name);
+		}
+		/* let it block: asleep in its futex, or asleep plus a margin */
+		until = raw_ns() + 200000000;
+		while (!(how = asleep(sleeper)) && raw_ns() < until)
+			usleep(100);
+		if (how != 2)
+			usleep(how ? 2000 : 20000);
+		t0 = tsc_start();
+		finish(start(true_argv, -1));
+		true_ticks = tsc_stop() - t0;
 		t0 = tsc_start();
 		st = finish(start(argv, -1));
 		t1 = tsc_stop();
-		if (!WIFEXITED(st) || WEXITSTATUS(st))
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			kill(sleeper, SIGKILL);
+			finish(sleeper);
 			die("timewarp set %s --advance 2h failed", name);
-	}
-	if (read_line(fds[0], line, sizeof(line), timeout_ms) ||
-	    sscanf(line, "woke %" SCNu64, &woke) != 1) {
-		printf("wake timeout\n");
-		kill(sleeper, SIGKILL);
-	} else {
-		printf("wake %.1f %.1f\n", ((double)woke - (double)t1) * 1e6 / tsc_hz,
-		       ((double)woke - (double)t0) * 1e6 / tsc_hz);
+		}
+		if (read_line(fds[0], line, sizeof(line), timeout_ms) ||
+		    sscanf(line, "woke %" SCNu64, &woke) != 1) {
+			printf("wake timeout\n");
+			kill(sleeper, SIGKILL);
+			break;
+		}
+		printf("wake %.1f %.1f %.1f\n", ((double)woke - (double)t1) * 1e6 / tsc_hz,
+		       ((double)woke - (double)t0) * 1e6 / tsc_hz, (double)true_ticks * 1e6 / tsc_hz);
+		fflush(stdout);
 	}
 	finish(sleeper);
 	close(fds[0]);
@@ -590,7 +795,8 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms)
 
 static void usage(void)
 {
-	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | wake | sleeper\n"
+	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | timer | waitcost\n"
+	      "                 | wake | sleeper\n"
 	      "  options: --tsc-hz HZ --window S --samples N --runs N --ms D --count N\n"
 	      "           --timewarp PATH --name NS --timeout-ms T [-- CMD...]\n"
 	      "(see the comment at the top of bench/clockperf.c)\n",
@@ -614,7 +820,7 @@ static double number(const char *opt, const char *s, double min)
 int main(int argc, char **argv)
 {
 	double window = 0.25, ms = 10;
-	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, i;
+	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, i;
 	const char *cmd, *tw = NULL, *name = NULL;
 	char **rest = NULL;
 
@@ -633,7 +839,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--samples")) samples = (int)number(o, v, 1);
 		else if (!strcmp(o, "--runs")) runs = (int)number(o, v, 1);
 		else if (!strcmp(o, "--ms")) ms = number(o, v, 0);
-		else if (!strcmp(o, "--count")) count = (int)number(o, v, 1);
+		else if (!strcmp(o, "--count")) count = (int)number(o, v, 1), count_given = 1;
 		else if (!strcmp(o, "--timeout-ms")) timeout_ms = (int)number(o, v, 1);
 		else if (!strcmp(o, "--timewarp") && v) tw = v;
 		else if (!strcmp(o, "--name") && v) name = v;
@@ -646,7 +852,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "mem"))
 		return cmd_mem();
 	if (!strcmp(cmd, "sleeper"))
-		return cmd_sleeper();
+		return cmd_sleeper(count_given ? count : 1);
 	if (!tsc_hz)
 		die("%s needs --tsc-hz (from `clockperf tsc-hz` run on the host)", cmd);
 	if (!strcmp(cmd, "throughput"))
@@ -655,6 +861,10 @@ int main(int argc, char **argv)
 		return cmd_cold(samples);
 	if (!strcmp(cmd, "sleep"))
 		return cmd_sleep(ms, count);
+	if (!strcmp(cmd, "timer"))
+		return cmd_timer(ms, count);
+	if (!strcmp(cmd, "waitcost"))
+		return cmd_waitcost(window);
 	if (!strcmp(cmd, "spawn")) {
 		if (!rest || !*rest)
 			usage();
@@ -663,7 +873,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "wake")) {
 		if (!tw || !name)
 			usage();
-		return cmd_wake(tw, name, timeout_ms);
+		return cmd_wake(tw, name, timeout_ms, count_given ? count : 1);
 	}
 	usage();
 }
