@@ -42,7 +42,41 @@ t1=$EPOCHREALTIME
 ok "$(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 0.5) }'; echo $?)" \
 	"a sleeper an hour from its REALTIME deadline wakes right after set --advance 2h ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
 like "$(cat "$TW_TMP/w.out")" "^done 72[0-9][0-9]\." "and saw two hours pass"
+# Every kind of wait the watcher re-evaluates: condition variables (broadcast),
+# semaphores, poll and epoll (its signal), on a deadline an hour ahead
+for w in "cond REALTIME" "cond MONOTONIC" "sem REALTIME" "sem MONOTONIC" "poll MONOTONIC" "epoll MONOTONIC"; do
+	"$TW" set w --offset 0s
+	"$TW" join w -- "$WAIT" $w 3600 >"$TW_TMP/w.out" &
+	waiter=$!
+	sleep 0.4
+	t0=$EPOCHREALTIME
+	"$TW" set w --advance 2h
+	for _ in $(seq 100); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.01; done
+	t1=$EPOCHREALTIME
+	kill "$waiter" 2>/dev/null
+	wait "$waiter"
+	ok "$(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 0.5) }'; echo $?)" \
+		"$w waiting an hour wakes right after set --advance 2h ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
+	like "$(cat "$TW_TMP/w.out")" "^done 72[0-9][0-9]\." "$w: and saw two hours pass"
+done
+# A rate change rescales what is left: 6 virtual seconds, 0.5 s at rate 1 then
+# rate 10 for the 5.5 left: about 1.05 s
+for w in "sem MONOTONIC" "poll MONOTONIC" "cond REALTIME" "abs BOOTTIME"; do
+	t0=$EPOCHREALTIME
+	"$TW" join w -- "$WAIT" $w 6 >"$TW_TMP/w.out" &
+	waiter=$!
+	sleep 0.5
+	"$TW" set w --rate 10
+	wait "$waiter"
+	t1=$EPOCHREALTIME
+	"$TW" set w --rate 1
+	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	ok "$(awk -v e="$elapsed" 'BEGIN { exit !(e > 0.9 && e < 2.5) }'; echo $?)" \
+		"$w 6 s, set to rate 10 after 0.5 s: took $elapsed s of host time (want 0.9..2.5)"
+	like "$(cat "$TW_TMP/w.out")" "^done 6\.[0-3]" "$w: six virtual seconds passed"
+done
 # Setting REALTIME back delays a REALTIME deadline
+"$TW" set w --offset 0s
 "$TW" join w -- "$WAIT" abs REALTIME 1 >"$TW_TMP/w.out" &
 waiter=$!
 sleep 0.3
@@ -52,6 +86,19 @@ ok "$(kill -0 "$waiter" 2>/dev/null; echo $?)" "setting REALTIME back an hour de
 "$TW" set w --advance 4h
 wait "$waiter"
 like "$(cat "$TW_TMP/w.out")" "^done" "and --advance 4h (past it again) then ends it"
+# ... also for a semaphore and a condition variable
+for w in "sem REALTIME" "cond REALTIME"; do
+	"$TW" set w --offset 0s
+	"$TW" join w -- "$WAIT" $w 1 >"$TW_TMP/w.out" &
+	waiter=$!
+	sleep 0.3
+	"$TW" set w --offset -1h
+	sleep 1.5
+	ok "$(kill -0 "$waiter" 2>/dev/null; echo $?)" "$w: setting REALTIME back an hour delays a deadline a second away"
+	"$TW" set w --advance 4h
+	wait "$waiter"
+	like "$(cat "$TW_TMP/w.out")" "^done" "$w: and --advance 4h then ends it"
+done
 "$TW" rm w
 
 # Real runtimes: each waits the expected host time and none hangs
@@ -64,9 +111,15 @@ if have python3; then
 		timeout 30 "$TW" run --offset +400d --monotonic +1y -- python3 -c "$py_waits"
 	took 0.25 1.5 "python3 sleep, Event.wait, queue.get (3 s) at rate 10" \
 		timeout 30 "$TW" run --rate 10 -- python3 -c "$py_waits"
-	took 0.95 2.5 "python3 time.sleep(1) frozen" timeout 30 "$TW" run --freeze -- python3 -c 'import time; time.sleep(1)'
+	# frozen: the waits end after the host time, and only the monotonic
+	# clocks moved (queue.get loops until time.monotonic() gets there)
+	took 2.9 5 "python3 sleep, Event.wait, queue.get (3 s) frozen" \
+		timeout 30 "$TW" run --freeze -- python3 -c "import time; m, r = time.monotonic(), time.time()
+$py_waits
+print('%.1f %.1f' % (time.monotonic() - m, time.time() - r))"
+	is "$out" "3.0 0.0" "python3 frozen: MONOTONIC went the 3 s waited, REALTIME stood still"
 else
-	skip 3 "python3 is not installed"
+	skip 4 "python3 is not installed"
 fi
 if have java && have javac; then
 	cat >"$TW_TMP/Waits.java" <<'JAVA'
@@ -83,23 +136,32 @@ JAVA
 		timeout 60 "$TW" run --monotonic +1y -- java -cp "$TW_TMP" Waits
 	took 0.3 3.5 "java Thread.sleep + Object.wait (4 s) at rate 10" \
 		timeout 60 "$TW" run --rate 10 -- java -cp "$TW_TMP" Waits
+	took 3.9 8 "java Thread.sleep + Object.wait (4 s) frozen" \
+		timeout 60 "$TW" run --freeze -- java -cp "$TW_TMP" Waits
 else
-	skip 2 "java is not installed"
+	skip 3 "java is not installed"
 fi
 if have node; then
 	took 1.9 4 "node setTimeout 2 s with --monotonic +1y" \
 		timeout 30 "$TW" run --monotonic +1y -- node -e 'setTimeout(() => {}, 2000)'
 	took 0.15 1.5 "node setTimeout 2 s at rate 10" \
 		timeout 30 "$TW" run --rate 10 -- node -e 'setTimeout(() => {}, 2000)'
+	took 1.9 4 "node setTimeout 2 s frozen" \
+		timeout 30 "$TW" run --freeze -- node -e 'const t = Date.now(); setTimeout(() => console.log(Date.now() - t), 2000)'
+	is "$out" 0 "node frozen: Date.now() stood still across the timeout"
 else
-	skip 2 "node is not installed"
+	skip 4 "node is not installed"
 fi
+mkfifo "$TW_TMP/fifo"
 for opt in "--monotonic +1y" "--rate 10" "--freeze"; do
 	case $opt in --rate*) lo=0.35 hi=1.5 ;; *) lo=3.9 hi=6 ;; esac
 	took $lo $hi "perl sleep 2 + select 2 ($opt)" \
 		timeout 30 "$TW" run $opt -- perl -e 'sleep 2; select(undef, undef, undef, 2)'
 	case $opt in --rate*) lo=0.15 hi=1.2 ;; *) lo=1.9 hi=3.5 ;; esac
 	took $lo $hi "bash sleep 2 ($opt)" timeout 30 "$TW" run $opt -- bash -c 'sleep 2'
+	took $lo $hi "bash read -t 2 ($opt)" timeout 30 "$TW" run $opt -- \
+		bash -c 'exec 3<>"$1"; read -r -t 2 line <&3; echo "status $?"' bash "$TW_TMP/fifo"
+	is "$out" "status 142" "bash read -t 2 ($opt): timed out (status > 128)"
 done
 
 done_testing

@@ -24,4 +24,36 @@ took 2.9 4.5 "timerfd-rel MONOTONIC 1 frozen: three expiries a host second apart
 	timeout 20 "$TW" run --freeze -- "$TIMER" timerfd-rel MONOTONIC 1
 is "$(echo "$out" | awk '{ print $2 }')" 0.000 "frozen: the clock stood still"
 
+# Armed timers are re-armed after a change: --advance past an expiry an hour
+# away fires it at once ...
+"$TW" create tm
+for t in "timerfd-abs REALTIME" "timerfd-abs BOOTTIME" "posix-abs MONOTONIC" "posix-abs REALTIME" "itimer" "alarm"; do
+	"$TW" join tm -- "$TIMER" $t 3600 >"$TW_TMP/t.out" &
+	timer=$!
+	sleep 0.4
+	t0=$EPOCHREALTIME
+	"$TW" set tm --advance 2h
+	for _ in $(seq 100); do kill -0 "$timer" 2>/dev/null || break; sleep 0.01; done
+	t1=$EPOCHREALTIME
+	kill "$timer" 2>/dev/null
+	wait "$timer"
+	ok "$(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 0.5) }'; echo $?)" \
+		"$t an hour away fires right after set --advance 2h ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
+	like "$(cat "$TW_TMP/t.out")" "^fired 72[0-9][0-9]\." "$t: and saw two hours pass"
+done
+# ... and a rate change rescales the time left and the interval: three expiries
+# a virtual second apart, rate 10 from 0.5 s on: about 0.75 s instead of 3
+t0=$EPOCHREALTIME
+"$TW" join tm -- "$TIMER" timerfd-rel MONOTONIC 1 >"$TW_TMP/t.out" &
+timer=$!
+sleep 0.5
+"$TW" set tm --rate 10
+wait "$timer"
+t1=$EPOCHREALTIME
+elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+ok "$(awk -v e="$elapsed" 'BEGIN { exit !(e > 0.6 && e < 2) }'; echo $?)" \
+	"timerfd interval 1 s, set to rate 10 after 0.5 s: three expiries took $elapsed s (want 0.6..2)"
+near "$(awk '{ print $2 }' "$TW_TMP/t.out")" 3 0.3 "and three virtual seconds passed"
+"$TW" rm tm
+
 done_testing
