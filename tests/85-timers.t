@@ -54,6 +54,30 @@ elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 ok "$(awk -v e="$elapsed" 'BEGIN { exit !(e > 0.6 && e < 2) }'; echo $?)" \
 	"timerfd interval 1 s, set to rate 10 after 0.5 s: three expiries took $elapsed s (want 0.6..2)"
 near "$(awk '{ print $2 }' "$TW_TMP/t.out")" 3 0.3 "and three virtual seconds passed"
+
+# TFD_TIMER_CANCEL_ON_SET: a set of the namespace's REALTIME (from outside, or
+# by a member's date -s) cancels the timerfd (read fails with ECANCELED), as a
+# set of the host clock does; a rate change does not
+"$TW" rm tm
+"$TW" create tm
+timeout 20 "$TW" join tm -- "$TIMER" cancel 5 >"$TW_TMP/t.out" &
+timer=$!
+sleep 0.4
+"$TW" set tm --offset +1m
+wait "$timer"
+like "$(cut -d. -f1 "$TW_TMP/t.out" | tr '\n' ' ')" "^canceled 6[0-9] fired 6[0-9] $" \
+	"cancel-on-set timerfd: set --offset +1m cancels it, then its expiry (now past) fires"
+timeout 20 "$TW" join tm -- "$TIMER" cancel 3 >"$TW_TMP/t.out" &
+timer=$!
+sleep 0.4
+"$TW" join tm -- date -s '-1 hour' >/dev/null
+sleep 0.3
+"$TW" set tm --rate 2
+sleep 0.3
+"$TW" set tm --advance 2h
+wait "$timer"
+like "$(cut -d. -f1 "$TW_TMP/t.out" | tr '\n' ' ')" "^canceled -359[0-9] canceled 36[0-9][0-9] fired 36[0-9][0-9] $" \
+	"cancel-on-set timerfd: a member's date -s cancels it, --rate does not, --advance does"
 "$TW" rm tm
 
 done_testing

@@ -100,6 +100,10 @@ static void to_virtual(struct itimerspec *t)
 
 enum { T_FREE, T_FD, T_POSIX, T_ITIMER };
 
+#define TIMERFDS 4096 /* timer file descriptors known by number, below this */
+/* Per timer file descriptor: cancelled by a set of REALTIME, for read(). */
+static unsigned char fd_canceled[TIMERFDS];
+
 #define ARMED 64
 static struct armed {
 	int kind;
@@ -110,6 +114,8 @@ static struct armed {
 	int absolute;
 	int64_t interval;   /* virtual */
 	struct tw_params p; /* the namespace when it was last armed */
+	int canceled;       /* TFD_TIMER_CANCEL_ON_SET: REALTIME was set, read() not yet */
+	int64_t cancel_at;  /* its virtual expiry meanwhile */
 } armed[ARMED];
 static pthread_mutex_t armed_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -149,6 +155,8 @@ static void record(int kind, int fd, timer_t id, clockid_t clk, int flags, int a
 	static int atfork_done;
 	struct armed *a = find(kind, fd, id);
 
+	if (kind == T_FD && fd >= 0 && fd < TIMERFDS)
+		__atomic_store_n(&fd_canceled[fd], 0, __ATOMIC_RELEASE); /* armed anew */
 	if (!v->it_value.tv_sec && !v->it_value.tv_nsec) {
 		if (a)
 			a->kind = T_FREE;
@@ -160,7 +168,7 @@ static void record(int kind, int fd, timer_t id, clockid_t clk, int flags, int a
 		pthread_atfork(lock_armed, unlock_armed, forked_child);
 		atfork_done = 1;
 	}
-	*a = (struct armed){ kind, fd, id, clk, flags, absolute, ns_of(&v->it_interval), *p };
+	*a = (struct armed){ kind, fd, id, clk, flags, absolute, ns_of(&v->it_interval), *p, 0, 0 };
 	tw_watch_start();
 }
 
@@ -177,9 +185,41 @@ static void forget(int kind, int fd, timer_t id)
 static int host_get(const struct armed *a, struct itimerspec *cur);
 static int host_set(const struct armed *a, int flags, const struct itimerspec *h);
 
+/* Arms `a` for its next expiry at virtual `next` (on `line`, whose host clock
+ * reads hnow; the timer's own clock reads tnow) under parameters `now`. */
+static void arm_at(struct armed *a, enum tw_line line, int64_t next, const struct tw_params *now,
+		   int64_t hnow, int64_t tnow)
+{
+	int64_t left = tw_sub_sat(next, tw_map(now, line, hnow));
+	int64_t hrel = left > 0 ? tw_unscale(left, now->rate) : 1;
+	struct itimerspec h;
+
+	h.it_interval = ts_of(tw_unscale(a->interval, now->rate));
+	h.it_value = ts_of(a->absolute ? tw_add_sat(tnow, hrel) : hrel);
+	if (!host_set(a, a->absolute ? a->flags : 0, &h))
+		a->p = *now;
+}
+
+/* Whether REALTIME was set (stepped, not only given a new rate) between the
+ * parameters `was` and `now`: a rate change rebases it where it was. */
+static int realtime_set(const struct tw_params *was, const struct tw_params *now)
+{
+	return tw_map(was, TW_LINE_REALTIME, now->base[TW_LINE_REALTIME].host) !=
+	       now->base[TW_LINE_REALTIME].virt;
+}
+
+static int cancels_on_set(const struct armed *a)
+{
+	return a->kind == T_FD && a->absolute && a->clk == CLOCK_REALTIME &&
+	       (a->flags & TFD_TIMER_CANCEL_ON_SET);
+}
+
 /* The watcher, after a change: each armed timer's next expiry keeps its virtual
  * instant, found from the host time left under the parameters it was armed
- * with, and is planned again under the new ones. */
+ * with, and is planned again under the new ones.  A TFD_TIMER_CANCEL_ON_SET
+ * timerfd whose REALTIME was set is cancelled instead, as the kernel does on a
+ * host clock set: made readable at once, and its next read() fails with
+ * ECANCELED (then it is armed again for its expiry). */
 void tw_timers_rearm(void)
 {
 	const struct tw_member *m = tw_member_fast();
@@ -190,11 +230,11 @@ void tw_timers_rearm(void)
 	for (int i = 0; i < ARMED; i++) {
 		struct armed *a = &armed[i];
 		clockid_t on = a->absolute ? a->clk : CLOCK_MONOTONIC;
-		int64_t hnow, tnow, rem, next, left, hrel;
-		struct itimerspec cur, h;
+		int64_t hnow, tnow, rem, next;
+		struct itimerspec cur;
 		enum tw_line line;
 
-		if (a->kind == T_FREE)
+		if (a->kind == T_FREE || a->canceled)
 			continue;
 		if (host_get(a, &cur) || (!cur.it_value.tv_sec && !cur.it_value.tv_nsec)) {
 			a->kind = T_FREE; /* closed, deleted, or a one-shot that fired */
@@ -205,20 +245,86 @@ void tw_timers_rearm(void)
 			continue;
 		rem = ns_of(&cur.it_value);
 		next = tw_add_sat(tw_map(&a->p, line, hnow), a->p.rate ? tw_scale(rem, a->p.rate) : rem);
-		left = tw_sub_sat(next, tw_map(&now, line, hnow));
-		hrel = left > 0 ? tw_unscale(left, now.rate) : 1;
-		h.it_interval = ts_of(tw_unscale(a->interval, now.rate));
-		h.it_value = ts_of(a->absolute ? tw_add_sat(tnow, hrel) : hrel);
-		if (!host_set(a, a->absolute ? a->flags : 0, &h))
+		if (cancels_on_set(a) && a->fd < TIMERFDS && realtime_set(&a->p, &now)) {
+			struct itimerspec soon = { { 0, 0 }, { 0, 1 } };
+
+			a->canceled = 1;
+			a->cancel_at = next;
+			__atomic_store_n(&fd_canceled[a->fd], 1, __ATOMIC_RELEASE);
+			host_set(a, TFD_TIMER_ABSTIME, &soon); /* readable now */
 			a->p = now;
+			continue;
+		}
+		arm_at(a, line, next, &now, hnow, tnow);
 	}
 	unlock_armed();
+}
+
+/* read() of a cancelled timerfd: ECANCELED once, and the timer armed again. */
+static int take_cancel(int fd)
+{
+	const struct tw_member *m = tw_member_fast();
+	struct tw_params now;
+	struct armed *a;
+	int64_t hnow;
+	int r = 0;
+
+	lock_armed();
+	if (__atomic_load_n(&fd_canceled[fd], __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&fd_canceled[fd], 0, __ATOMIC_RELEASE);
+		r = 1;
+		if ((a = find(T_FD, fd, 0)) && a->canceled) {
+			a->canceled = 0;
+			tw_read_params(m->page, &now);
+			if (!tw_host_ns(m, CLOCK_REALTIME, &hnow))
+				arm_at(a, TW_LINE_REALTIME, a->cancel_at, &now, hnow, hnow);
+		}
+	}
+	unlock_armed();
+	return r;
+}
+
+/* A read of fd that found it cancelled, before or while it waited (the
+ * expiry that woke it was the cancellation's). */
+static int canceled_read(int fd)
+{
+	if ((unsigned)fd < TIMERFDS && __atomic_load_n(&fd_canceled[fd], __ATOMIC_ACQUIRE) &&
+	    take_cancel(fd)) {
+		errno = ECANCELED;
+		return 1;
+	}
+	return 0;
+}
+
+static void *next_read, *next___read_chk;
+
+TW_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	typedef ssize_t fn(int, void *, size_t);
+	ssize_t r;
+
+	if (canceled_read(fd))
+		return -1;
+	r = TW_NEXT(fn *, read)(fd, buf, n);
+	return canceled_read(fd) ? -1 : r;
+}
+
+/* read() as _FORTIFY_SOURCE compiles it */
+TW_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+TW_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	typedef ssize_t fn(int, void *, size_t, size_t);
+	ssize_t r;
+
+	if (canceled_read(fd))
+		return -1;
+	r = TW_NEXT(fn *, __read_chk)(fd, buf, n, buflen);
+	return canceled_read(fd) ? -1 : r;
 }
 
 /* ---- timerfd --------------------------------------------------------------- */
 
 /* The clock of each timer file descriptor created here (+1), by number. */
-#define TIMERFDS 4096
 static clockid_t fd_clock[TIMERFDS];
 static void *next_timerfd_create;
 

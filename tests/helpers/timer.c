@@ -6,10 +6,15 @@
  *     tw-timer posix-abs CLOCK SECONDS     timer_create + timer_settime TIMER_ABSTIME
  *     tw-timer itimer SECONDS              setitimer(ITIMER_REAL), waits for SIGALRM
  *     tw-timer alarm SECONDS               alarm(), pause()
+ *     tw-timer cancel SECONDS              timerfd on REALTIME, TFD_TIMER_ABSTIME |
+ *                                          TFD_TIMER_CANCEL_ON_SET at now + SECONDS;
+ *                                          prints "canceled VIRTUAL_ELAPSED" for each
+ *                                          read that fails with ECANCELED
  *
  * Prints "fired VIRTUAL_ELAPSED [REMAINING_AT_ARM]" from the timer's own clock
  * (REALTIME for itimer and alarm), where REMAINING_AT_ARM is what the matching
  * gettime reported right after arming: virtual, like the time armed. */
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +62,20 @@ int main(int argc, char **argv)
 		    : !strcmp(argv[2], "MONOTONIC") ? CLOCK_MONOTONIC : CLOCK_BOOTTIME;
 	s = atof(argv[argc - 1]);
 	t0 = now(c);
-	if (!strncmp(mode, "timerfd", 7)) {
+	if (!strcmp(mode, "cancel")) {
+		int fd = timerfd_create(CLOCK_REALTIME, 0);
+		uint64_t n;
+		its.it_value = ts_of(t0 + s);
+		if (fd < 0 ||
+		    timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL))
+			return perror("timerfd"), 1;
+		while (read(fd, &n, sizeof(n)) < 0) {
+			if (errno != ECANCELED)
+				return perror("read"), 1;
+			printf("canceled %.3f\n", now(c) - t0);
+			fflush(stdout);
+		}
+	} else if (!strncmp(mode, "timerfd", 7)) {
 		int fd = timerfd_create(c, 0), abs = !strcmp(mode, "timerfd-abs");
 		uint64_t n, total = 0;
 		its.it_value = ts_of(abs ? t0 + s : s);
