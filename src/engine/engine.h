@@ -66,6 +66,17 @@ static inline int64_t tw_ts_ns(const struct tw_ts *ts)
 {
 	return ts->sec * 1000000000LL + ts->nsec;
 }
+/* The same for a time a program gave (a deadline, a timeout): saturating, as
+ * "the far future" stays far rather than wrapping into the past. */
+static inline int64_t tw_ts_ns_sat(const struct tw_ts *ts)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow(ts->sec, 1000000000LL, &ns) ||
+	    __builtin_add_overflow(ns, ts->nsec, &ns))
+		return ts->sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
+}
 static inline struct tw_ts tw_ns_ts(int64_t ns)
 {
 	struct tw_ts ts = { ns / 1000000000LL, ns % 1000000000LL };

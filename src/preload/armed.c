@@ -7,9 +7,19 @@
  * the interval.  TFD_TIMER_CANCEL_ON_SET timerfds are cancelled when the
  * namespace's REALTIME is set: read() then fails with ECANCELED. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 #include "preload.h"
 #include "timers.h"
@@ -46,12 +56,12 @@ void tw_armed_unlock(void)
 	pthread_mutex_unlock(&armed_lock);
 }
 
-/* POSIX timers and ITIMER_REAL are not inherited by a child; timerfds are. */
+/* POSIX timers and ITIMER_REAL are not inherited by a child; timerfds are,
+ * but the process that armed one re-arms it (twice would apply a change twice). */
 static void forked_child(void)
 {
 	for (int i = 0; i < ARMED; i++)
-		if (armed[i].kind != T_FD)
-			armed[i].kind = T_FREE;
+		armed[i].kind = T_FREE;
 	pthread_mutex_init(&armed_lock, NULL);
 }
 
@@ -108,6 +118,26 @@ void tw_armed_new_fd(int fd)
 
 /* Arms `a` for its next expiry at virtual `next` (on `line`, whose host clock
  * reads hnow; the timer's own clock reads tnow) under parameters `now`. */
+/* Expirations of timerfd `fd` not yet read, from /proc/self/fdinfo (read
+ * by system call: this library's read() takes the lock held here). */
+static uint64_t fd_ticks(int fd)
+{
+	char path[64], buf[512], *p;
+	long n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = tw_syscall6(SYS_read, f, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "ticks:");
+	return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
 static void arm_at(struct armed *a, enum tw_line line, int64_t next, const struct tw_params *now,
 		   int64_t hnow, int64_t tnow)
 {
@@ -115,10 +145,20 @@ static void arm_at(struct armed *a, enum tw_line line, int64_t next, const struc
 	int64_t hrel = left > 0 ? tw_unscale(left, now->rate) : 1;
 	struct itimerspec h;
 
+	uint64_t ticks = 0;
+
+	/* Setting a timerfd clears the expirations not yet read; the kernel can
+	 * put them back (TFD_IOC_SET_TICKS).  Where it cannot, the timer keeps its
+	 * plan rather than lose them. */
+	if (a->kind == T_FD && (ticks = fd_ticks(a->fd)) &&
+	    ioctl(a->fd, TFD_IOC_SET_TICKS, &ticks))
+		return;
 	h.it_interval = ts_of(tw_unscale(a->interval, now->rate));
 	h.it_value = ts_of(a->absolute ? tw_add_sat(tnow, hrel) : hrel);
 	if (!host_set(a, a->absolute ? a->flags : 0, &h))
 		a->p = *now;
+	if (ticks)
+		ioctl(a->fd, TFD_IOC_SET_TICKS, &ticks);
 }
 
 /* Whether REALTIME was set (stepped, not only given a new rate) between the

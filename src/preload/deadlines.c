@@ -7,10 +7,10 @@
  *
  * After a change of the namespace the watcher (watch.c) kicks these waits and
  * they plan again: condition variables by a broadcast (a spurious wake-up),
- * semaphores and message queues by its signal.  glibc's timed mutex, rwlock and
- * join waits restart by themselves after a signal, so those keep their plan
- * until a host timeout, then plan again: a change that brings their deadline
- * nearer takes effect late. */
+ * semaphores by its signal.  glibc's timed mutex, rwlock and join waits, and
+ * the kernel's message queue waits (the handler is SA_RESTART), restart by
+ * themselves after a signal, so those keep their plan until a host timeout,
+ * then plan again: a change that brings their deadline nearer takes effect late. */
 #include <errno.h>
 #include <mqueue.h>
 #include <pthread.h>
@@ -57,7 +57,7 @@ static int until_deadline(clockid_t clk, const struct timespec *vabs, int kick,
 
 	if (!converted(clk, vabs))
 		return attempt(ctx, vabs);
-	tw_wait(clk, tw_ts_ns((const struct tw_ts *)vabs), clk, kick, NULL, 0, host_try, &h);
+	tw_wait(clk, tw_ts_ns_sat((const struct tw_ts *)vabs), clk, kick, NULL, 0, host_try, &h);
 	return h.r;
 }
 
@@ -97,7 +97,7 @@ static int cond_wait(pthread_cond_t *c, clockid_t clk, const struct timespec *ab
 
 	if (!converted(clk, abs))
 		return attempt(ctx, abs);
-	if (tw_wait(clk, tw_ts_ns((const struct tw_ts *)abs), clk, TW_KICK_COND, c, 1, host_try,
+	if (tw_wait(clk, tw_ts_ns_sat((const struct tw_ts *)abs), clk, TW_KICK_COND, c, 1, host_try,
 		    &h) == TW_TRY_DONE && h.r == ETIMEDOUT)
 		return 0;
 	return h.r;
@@ -317,14 +317,14 @@ TW_EXPORT int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
 {
 	struct mq_ctx x = { q, (char *)msg, len, prio, NULL, 0, 0 };
 
-	return as_errno(until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, mq_attempt, &x));
+	return as_errno(until_deadline(CLOCK_REALTIME, abs, TW_KICK_NONE, mq_attempt, &x));
 }
 
 TW_EXPORT ssize_t mq_timedreceive(mqd_t q, char *restrict msg, size_t len,
 				  unsigned *restrict prio, const struct timespec *restrict abs)
 {
 	struct mq_ctx x = { q, msg, len, 0, prio, 1, -1 };
-	int e = until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, mq_attempt, &x);
+	int e = until_deadline(CLOCK_REALTIME, abs, TW_KICK_NONE, mq_attempt, &x);
 
 	return e ? as_errno(e) : x.got;
 }

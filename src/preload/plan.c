@@ -44,20 +44,34 @@ long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid
 	if ((r = tw_virtual_ns(m, clk, &vnow)) || (r = tw_host_ns(m, host_clk, &pl->host_now)))
 		return r;
 	pl->rate = p.rate;
+	pl->vnow = vnow;
 	pl->left = tw_sub_sat(deadline, vnow);
 	pl->host_at = tw_add_sat(pl->host_now, pl->left > 0 ? tw_unscale(pl->left, p.rate) : 0);
 	return 0;
+}
+
+void tw_plan_keep(const struct tw_plan *was, struct tw_plan *pl)
+{
+	if (was->rate == 0 && pl->rate == 0 && was->vnow == pl->vnow)
+		pl->host_at = was->host_at;
 }
 
 void tw_frozen_expired(const struct tw_member *m, clockid_t clk, int64_t deadline)
 {
 	struct tw_change c = { .what = TW_CH_REACH, .reach = deadline };
 	enum tw_refusal why;
+	struct tw_params p;
 	struct tw_ns *self;
 	int line = tw_clock_line(clk);
+	int64_t vnow;
 
 	if (line < TW_LINE_MONOTONIC || !m->page_path)
 		return; /* REALTIME and TAI stay where they were frozen */
+	/* nothing to do (another waiter got there first, or it runs again): no
+	 * write, which would wake every waiter of the namespace */
+	tw_read_params(m->page, &p);
+	if (p.rate != 0 || tw_virtual_ns(m, clk, &vnow) || vnow >= deadline)
+		return;
 	c.reach_line = (uint32_t)line;
 	/* A member that may not write the page (another user's setuid program)
 	 * leaves the clocks as they are. */
@@ -67,18 +81,29 @@ void tw_frozen_expired(const struct tw_member *m, clockid_t clk, int64_t deadlin
 	tw_ns_close(self);
 }
 
+/* One try, with the watching undone if the thread is cancelled inside it. */
+static enum tw_try watched_try(struct tw_watch *w, tw_try_fn *try, void *ctx,
+			       const struct tw_plan *pl)
+{
+	enum tw_try t;
+
+	pthread_cleanup_push(tw_unwatch_cleanup, w);
+	t = try(ctx, pl);
+	pthread_cleanup_pop(0);
+	return t;
+}
+
 enum tw_try tw_wait(clockid_t clk, int64_t deadline, clockid_t host_clk, int kick,
 		    pthread_cond_t *cond, int once, tw_try_fn *try, void *ctx)
 {
 	const struct tw_member *m = tw_member_fast();
-	struct tw_watch w;
-	struct tw_plan pl;
+	struct tw_plan pl, was = { .rate = 1 };
+	struct tw_watch w = { -1 };
 	enum tw_try t;
 
-	w.slot = -1;
-	w.unblocked = 0;
+	tw_kicked(); /* a kick meant for an earlier wait is not this one's */
 	for (;;) {
-		int changed;
+		int changed, kicked;
 		int64_t vnow;
 
 		if (tw_plan(m, clk, deadline, host_clk, &pl)) {
@@ -87,19 +112,23 @@ enum tw_try tw_wait(clockid_t clk, int64_t deadline, clockid_t host_clk, int kic
 			pl.left = 0;
 			pl.host_now = pl.host_at = deadline;
 		}
+		tw_plan_keep(&was, &pl);
+		was = pl;
 		/* a deadline already past is one try, which the host answers at
 		 * once: no watching (nor its cost) */
-		if (pl.left > 0 && w.slot < 0 && !w.unblocked) {
+		if (pl.left > 0 && w.slot < 0 && kick != TW_KICK_NONE) {
 			tw_watch(&w, kick, cond);
+			kick = w.slot < 0 ? TW_KICK_NONE : kick; /* tried once */
 			tw_watch_planned(&w, pl.gen);
 			/* a change between the plan and the watching: plan again */
 			if (__atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE) != pl.gen)
 				continue;
 		}
 		tw_watch_planned(&w, pl.gen);
-		t = try(ctx, &pl);
+		t = w.slot >= 0 ? watched_try(&w, try, ctx, &pl) : try(ctx, &pl);
 		changed = __atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE) != pl.gen;
-		if (t == TW_TRY_DONE || (t == TW_TRY_INTR && !changed) ||
+		kicked = tw_kicked();
+		if (t == TW_TRY_DONE || (t == TW_TRY_INTR && !changed && !kicked) ||
 		    (t == TW_TRY_TIMEOUT && pl.left <= 0))
 			break;
 		if (t == TW_TRY_TIMEOUT && !changed && pl.rate == 0) {

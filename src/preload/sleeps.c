@@ -20,6 +20,8 @@
 
 long tw_sleep_until(const struct tw_member *m, clockid_t clk, int64_t deadline)
 {
+	struct tw_plan was = { .rate = 1 };
+
 	for (;;) {
 		struct tw_plan pl;
 		struct tw_ts abs;
@@ -27,6 +29,8 @@ long tw_sleep_until(const struct tw_member *m, clockid_t clk, int64_t deadline)
 
 		if ((r = tw_plan(m, clk, deadline, CLOCK_MONOTONIC, &pl)))
 			return r;
+		tw_plan_keep(&was, &pl);
+		was = pl;
 		if (pl.left <= 0)
 			return 0;
 		abs = tw_ns_ts(pl.host_at);
@@ -63,8 +67,8 @@ TW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 		return EINVAL;
 	if ((r = tw_virtual_ns(m, clk, &now)))
 		return (int)-r;
-	deadline = (flags & TIMER_ABSTIME) ? tw_ts_ns((const struct tw_ts *)req)
-					    : tw_add_sat(now, tw_ts_ns((const struct tw_ts *)req));
+	deadline = (flags & TIMER_ABSTIME) ? tw_ts_ns_sat((const struct tw_ts *)req)
+					    : tw_add_sat(now, tw_ts_ns_sat((const struct tw_ts *)req));
 	r = tw_sleep_until(m, clk, deadline);
 	if (r == -EINTR && !(flags & TIMER_ABSTIME) && rem) {
 		/* what is left is virtual time */

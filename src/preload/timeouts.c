@@ -4,7 +4,8 @@
  * MONOTONIC clock has gone d on from the call: d / R of host time, or d when
  * frozen, planned again when the namespace changes (the watcher's signal ends
  * the host wait early, see watch.c).  A zero timeout (a readiness check) and
- * none at all (wait for ever) go to libc untouched. */
+ * none at all (wait for ever) go to libc untouched, as does semtimedop with
+ * IPC_NOWAIT. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -43,7 +44,7 @@ static enum tw_try try_call(void *p, const struct tw_plan *pl)
 
 /* Makes call `c` with virtual timeout `d` ns (> 0); 0 if it was made, -1 if it
  * is not for timewarp (not a member): the caller makes it unchanged. */
-static int timed(struct call *c, int64_t d, int64_t *left)
+static int timed(struct call *c, int64_t d, int64_t *left, int kick)
 {
 	const struct tw_member *m = tw_member_fast();
 	int64_t now, deadline;
@@ -51,16 +52,17 @@ static int timed(struct call *c, int64_t d, int64_t *left)
 	if (!m->page || tw_virtual_ns(m, CLOCK_MONOTONIC, &now))
 		return -1;
 	deadline = tw_add_sat(now, d);
-	tw_wait(CLOCK_MONOTONIC, deadline, CLOCK_MONOTONIC, TW_KICK_SIGNAL, NULL, 0, try_call, c);
+	tw_wait(CLOCK_MONOTONIC, deadline, CLOCK_MONOTONIC, kick, NULL, 0, try_call, c);
 	if (left && !tw_virtual_ns(m, CLOCK_MONOTONIC, &now))
 		*left = now < deadline ? deadline - now : 0;
-	errno = c->e;
+	if (c->r < 0)
+		errno = c->e;
 	return 0;
 }
 
 static int64_t ts_ns(const struct timespec *t)
 {
-	return tw_ts_ns((const struct tw_ts *)t);
+	return tw_ts_ns_sat((const struct tw_ts *)t);
 }
 
 static struct timespec ns_ts(int64_t ns)
@@ -84,16 +86,15 @@ static int ms_of(int64_t ns)
 	return ns / 1000000 >= INT_MAX ? INT_MAX : (int)((ns + 999999) / 1000000);
 }
 
-/* The caller's signal mask for the wait, with the watcher's signal let through. */
-static const sigset_t *let_kick(const sigset_t *mask, sigset_t *buf)
+/* How the watcher can end a wait made with signal mask `mask` (null: the
+ * thread's own). */
+static int kick_with(const sigset_t *mask)
 {
 	int k = tw_kick_signal();
 
-	if (!mask || !k || !sigismember(mask, k))
-		return mask;
-	*buf = *mask;
-	sigdelset(buf, k);
-	return buf;
+	if (!mask)
+		return TW_KICK_SIGNAL;
+	return k && !sigismember(mask, k) ? TW_KICK_SIGNAL_OPEN : TW_KICK_NONE;
 }
 
 static void *next_poll, *next_ppoll, *next_select, *next_pselect, *next_epoll_wait,
@@ -121,7 +122,7 @@ TW_EXPORT int poll(struct pollfd *fds, nfds_t n, int ms)
 	struct poll_args a = { fds, n, NULL };
 	struct call c = { make_poll, 0, 0, 0, &a };
 
-	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL))
+	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL, TW_KICK_SIGNAL))
 		return TW_NEXT(fn *, poll)(fds, n, ms);
 	return (int)c.r;
 }
@@ -131,9 +132,8 @@ static int make_ppoll(struct call *c, int64_t ns)
 	typedef int fn(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
 	const struct poll_args *a = c->args;
 	struct timespec t = ns_ts(ns);
-	sigset_t buf;
 
-	return TW_NEXT(fn *, ppoll)(a->fds, a->n, &t, let_kick(a->mask, &buf));
+	return TW_NEXT(fn *, ppoll)(a->fds, a->n, &t, a->mask);
 }
 
 TW_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
@@ -143,7 +143,7 @@ TW_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
 	struct poll_args a = { fds, n, mask };
 	struct call c = { make_ppoll, 0, 0, 0, &a };
 
-	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL))
+	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL, kick_with(mask)))
 		return TW_NEXT(fn *, ppoll)(fds, n, tmo, mask);
 	return (int)c.r;
 }
@@ -203,7 +203,8 @@ TW_EXPORT int select(int n, fd_set *restrict r, fd_set *restrict w, fd_set *rest
 	    (!tv->tv_sec && !tv->tv_usec))
 		return TW_NEXT(fn *, select)(n, r, w, e, tv);
 	save_sets(&a);
-	if (timed(&c, (int64_t)tv->tv_sec * 1000000000 + tv->tv_usec * 1000, &left))
+	if (timed(&c, tw_ts_ns_sat(&(struct tw_ts){ tv->tv_sec, tv->tv_usec * 1000 }), &left,
+		  TW_KICK_SIGNAL))
 		return TW_NEXT(fn *, select)(n, r, w, e, tv);
 	tv->tv_sec = left / 1000000000;
 	tv->tv_usec = left % 1000000000 / 1000;
@@ -216,10 +217,9 @@ static int make_pselect(struct call *c, int64_t ns)
 		       const sigset_t *);
 	struct select_args *a = (struct select_args *)c->args;
 	struct timespec t = ns_ts(ns);
-	sigset_t buf;
 
 	select_sets(a);
-	return TW_NEXT(fn *, pselect)(a->n, a->r, a->w, a->e, &t, let_kick(a->mask, &buf));
+	return TW_NEXT(fn *, pselect)(a->n, a->r, a->w, a->e, &t, a->mask);
 }
 
 TW_EXPORT int pselect(int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
@@ -233,7 +233,7 @@ TW_EXPORT int pselect(int n, fd_set *restrict r, fd_set *restrict w, fd_set *res
 	if (!positive_ts(tmo))
 		return TW_NEXT(fn *, pselect)(n, r, w, e, tmo, mask);
 	save_sets(&a);
-	if (timed(&c, ts_ns(tmo), NULL))
+	if (timed(&c, ts_ns(tmo), NULL, kick_with(mask)))
 		return TW_NEXT(fn *, pselect)(n, r, w, e, tmo, mask);
 	return (int)c.r;
 }
@@ -261,7 +261,7 @@ TW_EXPORT int epoll_wait(int fd, struct epoll_event *ev, int max, int ms)
 	struct epoll_args a = { fd, ev, max, NULL };
 	struct call c = { make_epoll_wait, 0, 0, 0, &a };
 
-	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL))
+	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL, TW_KICK_SIGNAL))
 		return TW_NEXT(fn *, epoll_wait)(fd, ev, max, ms);
 	return (int)c.r;
 }
@@ -270,9 +270,8 @@ static int make_epoll_pwait(struct call *c, int64_t ns)
 {
 	typedef int fn(int, struct epoll_event *, int, int, const sigset_t *);
 	const struct epoll_args *a = c->args;
-	sigset_t buf;
 
-	return TW_NEXT(fn *, epoll_pwait)(a->fd, a->ev, a->max, ms_of(ns), let_kick(a->mask, &buf));
+	return TW_NEXT(fn *, epoll_pwait)(a->fd, a->ev, a->max, ms_of(ns), a->mask);
 }
 
 TW_EXPORT int epoll_pwait(int fd, struct epoll_event *ev, int max, int ms, const sigset_t *mask)
@@ -281,7 +280,7 @@ TW_EXPORT int epoll_pwait(int fd, struct epoll_event *ev, int max, int ms, const
 	struct epoll_args a = { fd, ev, max, mask };
 	struct call c = { make_epoll_pwait, 0, 0, 0, &a };
 
-	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL))
+	if (ms <= 0 || timed(&c, (int64_t)ms * 1000000, NULL, kick_with(mask)))
 		return TW_NEXT(fn *, epoll_pwait)(fd, ev, max, ms, mask);
 	return (int)c.r;
 }
@@ -294,9 +293,8 @@ static int make_epoll_pwait2(struct call *c, int64_t ns)
 	typedef int fn(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
 	const struct epoll_args *a = c->args;
 	struct timespec t = ns_ts(ns);
-	sigset_t buf;
 
-	return TW_NEXT(fn *, epoll_pwait2)(a->fd, a->ev, a->max, &t, let_kick(a->mask, &buf));
+	return TW_NEXT(fn *, epoll_pwait2)(a->fd, a->ev, a->max, &t, a->mask);
 }
 
 TW_EXPORT int epoll_pwait2(int fd, struct epoll_event *ev, int max, const struct timespec *tmo,
@@ -306,7 +304,7 @@ TW_EXPORT int epoll_pwait2(int fd, struct epoll_event *ev, int max, const struct
 	struct epoll_args a = { fd, ev, max, mask };
 	struct call c = { make_epoll_pwait2, 0, 0, 0, &a };
 
-	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL))
+	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL, kick_with(mask)))
 		return TW_NEXT(fn *, epoll_pwait2)(fd, ev, max, tmo, mask);
 	return (int)c.r;
 }
@@ -334,7 +332,11 @@ TW_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict inf
 	struct sigwait_args a = { set, info };
 	struct call c = { make_sigtimedwait, 0, 0, EAGAIN, &a };
 
-	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL))
+	/* a kick must not be what it returns: no kicks if it waits for that signal */
+	if (!positive_ts(tmo) ||
+	    timed(&c, ts_ns(tmo), NULL,
+		  tw_kick_signal() && sigismember(set, tw_kick_signal()) ? TW_KICK_NONE
+									 : TW_KICK_SIGNAL))
 		return TW_NEXT(fn *, sigtimedwait)(set, info, tmo);
 	return (int)c.r;
 }
@@ -354,13 +356,22 @@ static int make_semtimedop(struct call *c, int64_t ns)
 	return TW_NEXT(fn *, semtimedop)(a->id, a->ops, a->n, &t);
 }
 
+/* IPC_NOWAIT: an answer at once, whatever the timeout */
+static int no_wait(const struct sembuf *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].sem_flg & IPC_NOWAIT)
+			return 1;
+	return 0;
+}
+
 TW_EXPORT int semtimedop(int id, struct sembuf *ops, size_t n, const struct timespec *tmo)
 {
 	typedef int fn(int, struct sembuf *, size_t, const struct timespec *);
 	struct semop_args a = { id, ops, n };
 	struct call c = { make_semtimedop, 0, 0, EAGAIN, &a };
 
-	if (!positive_ts(tmo) || timed(&c, ts_ns(tmo), NULL))
+	if (!positive_ts(tmo) || no_wait(ops, n) || timed(&c, ts_ns(tmo), NULL, TW_KICK_SIGNAL))
 		return TW_NEXT(fn *, semtimedop)(id, ops, n, tmo);
 	return (int)c.r;
 }

@@ -9,6 +9,7 @@
  * change of the namespace. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,12 +165,23 @@ static struct {
 	clockid_t clk;
 } timers[TIMERS];
 
+#define CLAIMED (-100) /* a slot being filled in */
+static int atfork_done;
+
 static clockid_t timer_clock(timer_t id)
 {
-	for (int i = 0; i < TIMERS; i++)
-		if (timers[i].clk && timers[i].id == id)
-			return timers[i].clk - 1;
+	for (int i = 0; i < TIMERS; i++) {
+		clockid_t c = __atomic_load_n(&timers[i].clk, __ATOMIC_ACQUIRE);
+		if (c > 0 && timers[i].id == id)
+			return c - 1;
+	}
 	return -1;
+}
+
+/* A child has none of its parent's POSIX timers (and reuses their ids). */
+static void forget_timers(void)
+{
+	memset(timers, 0, sizeof(timers));
 }
 
 TW_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev, timer_t *restrict id)
@@ -177,15 +189,21 @@ TW_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev, timer_t
 	typedef int fn(clockid_t, struct sigevent *, timer_t *);
 	int r = TW_NEXT(fn *, timer_create)(clk, sev, id);
 
-	if (!r && tw_clock_line(clk) >= 0)
+	if (!r && tw_clock_line(clk) >= 0) {
+		if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
+			pthread_atfork(NULL, NULL, forget_timers);
 		for (int i = 0; i < TIMERS; i++) {
 			clockid_t free_slot = 0;
-			if (__atomic_compare_exchange_n(&timers[i].clk, &free_slot, clk + 1, 0,
+			/* claimed with a clock no lookup matches, then the id, then
+			 * the clock: a lookup never pairs this id with another's clock */
+			if (__atomic_compare_exchange_n(&timers[i].clk, &free_slot, CLAIMED, 0,
 							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-				timers[i].id = *id; /* nobody else knows this id yet */
+				timers[i].id = *id;
+				__atomic_store_n(&timers[i].clk, clk + 1, __ATOMIC_RELEASE);
 				break;
 			}
 		}
+	}
 	return r;
 }
 
@@ -194,8 +212,8 @@ TW_EXPORT int timer_delete(timer_t id)
 	typedef int fn(timer_t);
 
 	for (int i = 0; i < TIMERS; i++)
-		if (timers[i].clk && timers[i].id == id)
-			timers[i].clk = 0;
+		if (__atomic_load_n(&timers[i].clk, __ATOMIC_ACQUIRE) > 0 && timers[i].id == id)
+			__atomic_store_n(&timers[i].clk, 0, __ATOMIC_RELEASE);
 	tw_armed_forget(T_POSIX, 0, id);
 	return TW_NEXT(fn *, timer_delete)(id);
 }

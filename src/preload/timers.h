@@ -29,7 +29,7 @@ void tw_armed_new_fd(int fd);
 
 static inline int64_t ns_of(const struct timespec *t)
 {
-	return tw_ts_ns((const struct tw_ts *)t);
+	return tw_ts_ns_sat((const struct tw_ts *)t);
 }
 
 static inline struct timespec ts_of(int64_t ns)

@@ -20,6 +20,7 @@ long tw_host_ns(const struct tw_member *m, clockid_t clk, int64_t *ns);
 struct tw_plan {
 	uint32_t gen;     /* the namespace's generation it was made against */
 	uint64_t rate;    /* the rate then (0: frozen) */
+	int64_t vnow;     /* the namespace's clock then */
 	int64_t left;     /* virtual time left, <= 0 when the deadline has passed */
 	int64_t host_now; /* on the host clock asked for */
 	int64_t host_at;  /* the host instant to wait for: now + left / R, or + left
@@ -27,6 +28,11 @@ struct tw_plan {
 };
 long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid_t host_clk,
 	     struct tw_plan *pl);
+/* A new plan `pl` after plan `was`: frozen both times with the clock where it
+ * was (a change that did not move this clock, such as another waiter's
+ * frozen expiry moving the monotonic clocks while this one waits on
+ * REALTIME), the wait keeps its host instant rather than starting again. */
+void tw_plan_keep(const struct tw_plan *was, struct tw_plan *pl);
 
 /* A frozen wait ran its course with no change: the namespace's monotonic
  * clocks (MONOTONIC, RAW, BOOTTIME) move on to its deadline, if it is on one of
@@ -37,8 +43,10 @@ void tw_frozen_expired(const struct tw_member *m, clockid_t clk, int64_t deadlin
 enum tw_try { TW_TRY_DONE, TW_TRY_TIMEOUT, TW_TRY_INTR };
 typedef enum tw_try tw_try_fn(void *ctx, const struct tw_plan *pl);
 
-/* How the watcher ends a wait early after a change. */
-enum { TW_KICK_NONE, TW_KICK_SIGNAL, TW_KICK_COND };
+/* How the watcher ends a wait early after a change: not at all, by signal
+ * (if the thread has it unblocked), by signal (the wait's own signal mask lets
+ * it through), by broadcasting the condition variable. */
+enum { TW_KICK_NONE, TW_KICK_SIGNAL, TW_KICK_SIGNAL_OPEN, TW_KICK_COND };
 
 /* Waits through `try` until the namespace's clock `clk` reaches `deadline`,
  * planning on host clock `host_clk`: again after every change of the namespace
@@ -51,17 +59,19 @@ enum tw_try tw_wait(clockid_t clk, int64_t deadline, clockid_t host_clk, int kic
 
 /* ---- watch.c ---- */
 struct tw_watch {
-	int slot;      /* -1: not registered, no early end */
-	int unblocked; /* the kick signal was unblocked for this wait */
+	int slot; /* -1: not registered, no early end */
 };
 /* Registers the calling thread's wait for kicks, starting the watcher. */
 void tw_watch(struct tw_watch *w, int kind, pthread_cond_t *cond);
 /* The wait has planned against generation `gen`. */
 void tw_watch_planned(struct tw_watch *w, uint32_t gen);
 void tw_unwatch(struct tw_watch *w);
+void tw_unwatch_cleanup(void *w);
+/* Whether the watcher's signal reached this thread since the last call. */
+int tw_kicked(void);
 /* Starts the watcher if it is not running (armed timers need it). */
 void tw_watch_start(void);
-/* The kick signal, to be kept out of a wait's signal mask; 0 if none. */
+/* The kick signal; 0 if none. */
 int tw_kick_signal(void);
 
 /* ---- timers.c ---- */

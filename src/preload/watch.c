@@ -17,12 +17,17 @@
  * where a signal finds nothing to interrupt).
  *
  * The kick signal is SIGRTMAX, taken only if the program left it at SIG_DFL and
- * used only while its handler is still ours; otherwise those waits keep the
- * plan they started with.  Waits unblock it for their duration. */
+ * used only while its handler is still ours, and only for threads that have it
+ * unblocked during their wait (it is never unblocked for them: a program may
+ * be collecting SIGRTMAX with sigwaitinfo or a signalfd); other waits keep the
+ * plan they started with until their host timeout.  The handler is SA_RESTART
+ * and marks the thread kicked, so a kick that lands after a wait has ended
+ * interrupts nothing of the program's and is not taken for its own signal. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -32,7 +37,7 @@
 #include "waits.h"
 
 #define SLOTS 128
-#define KICKS 8 /* kicks of one wait for one change, at most */
+#define QUICK_KICKS 8 /* kicks a millisecond apart, then 20 ms apart */
 
 enum { FREE, OWNED, BUSY }; /* BUSY: the watcher is kicking it */
 
@@ -42,16 +47,28 @@ static struct slot {
 	pid_t tid;
 	pthread_cond_t *cond;
 	uint32_t gen;   /* the generation its plan was made against */
-	uint32_t kicks; /* for the watcher: kicks since that generation */
+	uint32_t kicks; /* for the watcher: kicks since the change */
 } slots[SLOTS];
 
 static int started;      /* the watcher runs (in this process) */
 static int kick_sig;     /* SIGRTMAX once installed, 0 if the program has it */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static __thread volatile sig_atomic_t kicked;
+static __thread pid_t my_tid;
+
 static void on_kick(int sig)
 {
-	(void)sig; /* being delivered is all it is for */
+	(void)sig; /* being delivered is most of what it is for */
+	kicked = 1;
+}
+
+int tw_kicked(void)
+{
+	int k = kicked;
+
+	kicked = 0;
+	return k;
 }
 
 static int handler_is_ours(void)
@@ -61,10 +78,11 @@ static int handler_is_ours(void)
 	return kick_sig && !sigaction(kick_sig, NULL, &sa) && sa.sa_handler == on_kick;
 }
 
-/* One pass over the waits; returns how many still need a kick. */
+/* One pass over the waits; returns the most kicks any still waiting has had,
+ * or -1 when none waits for a kick. */
 static int kick(uint32_t gen)
 {
-	int signals = handler_is_ours(), pending = 0;
+	int signals = handler_is_ours(), most = -1;
 	pid_t pid = getpid();
 
 	for (int i = 0; i < SLOTS; i++) {
@@ -77,17 +95,18 @@ static int kick(uint32_t gen)
 		if (!__atomic_compare_exchange_n(&s->state, &owned, BUSY, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue;
-		if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen && s->kicks < KICKS) {
+		if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen) {
 			s->kicks++;
 			if (s->kind == TW_KICK_COND)
 				pthread_cond_broadcast(s->cond);
 			else if (signals)
 				syscall(SYS_tgkill, pid, s->tid, kick_sig);
-			pending += s->kicks < KICKS;
+			if ((int)s->kicks > most)
+				most = (int)s->kicks;
 		}
 		__atomic_store_n(&s->state, OWNED, __ATOMIC_RELEASE);
 	}
-	return pending;
+	return most;
 }
 
 static void *watch(void *arg)
@@ -99,7 +118,7 @@ static void *watch(void *arg)
 	for (;;) {
 		struct timespec retry = { 0, 1000000 };
 		uint32_t gen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		int pending = 0;
+		int most;
 
 		if (gen != seen) {
 			for (int i = 0; i < SLOTS; i++)
@@ -107,8 +126,12 @@ static void *watch(void *arg)
 			tw_timers_rearm();
 			seen = gen;
 		}
-		pending = kick(gen);
-		syscall(SYS_futex, word, FUTEX_WAIT, gen, pending ? &retry : NULL, NULL, 0);
+		/* a wait that has not planned again yet may have been between its
+		 * registration and its system call: kick it again until it has */
+		most = kick(gen);
+		if (most >= QUICK_KICKS)
+			retry.tv_nsec = 20000000;
+		syscall(SYS_futex, word, FUTEX_WAIT, gen, most >= 0 ? &retry : NULL, NULL, 0);
 	}
 	return NULL;
 }
@@ -118,6 +141,7 @@ static void forked_child(void)
 {
 	memset(slots, 0, sizeof(slots));
 	started = 0;
+	my_tid = 0; /* the child's thread has its own id */
 	pthread_mutex_init(&start_lock, NULL);
 }
 
@@ -140,6 +164,7 @@ static void start(const struct tw_member *m)
 
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_kick;
+		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		if (!sigaction(SIGRTMAX, NULL, &cur) && cur.sa_handler == SIG_DFL &&
 		    !(cur.sa_flags & SA_SIGINFO) && !sigaction(SIGRTMAX, &sa, NULL))
@@ -171,25 +196,32 @@ int tw_kick_signal(void)
 	return kick_sig;
 }
 
+/* Whether a kick by signal can reach the calling thread's wait: its signal
+ * is unblocked (the wait's own mask, for TW_KICK_SIGNAL_OPEN, lets it through). */
+static int reachable(int kind)
+{
+	sigset_t cur;
+
+	if (kind == TW_KICK_COND)
+		return 1;
+	if (!kick_sig)
+		return 0;
+	return kind == TW_KICK_SIGNAL_OPEN ||
+	       (!pthread_sigmask(SIG_BLOCK, NULL, &cur) && !sigismember(&cur, kick_sig));
+}
+
 void tw_watch(struct tw_watch *w, int kind, pthread_cond_t *cond)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	pid_t tid;
 
 	w->slot = -1;
-	w->unblocked = 0;
 	if (kind == TW_KICK_NONE)
 		return;
 	tw_watch_start();
-	if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE) || !reachable(kind))
 		return;
-	if (kind == TW_KICK_SIGNAL && kick_sig) {
-		sigset_t k, old;
-
-		sigemptyset(&k);
-		sigaddset(&k, kick_sig);
-		if (!pthread_sigmask(SIG_UNBLOCK, &k, &old) && sigismember(&old, kick_sig))
-			w->unblocked = 1;
-	}
+	if (!(tid = my_tid))
+		tid = my_tid = (pid_t)syscall(SYS_gettid);
 	for (int n = 0, i = (int)((unsigned)tid % SLOTS); n < SLOTS; n++, i = (i + 1) % SLOTS) {
 		struct slot *s = &slots[i];
 		int free_slot = FREE;
@@ -202,7 +234,6 @@ void tw_watch(struct tw_watch *w, int kind, pthread_cond_t *cond)
 		s->tid = tid;
 		s->cond = cond;
 		s->kicks = 0;
-		/* no generation is ~0 for long: the first plan sets it */
 		__atomic_store_n(&s->gen, __atomic_load_n(&tw_member_fast()->page->generation,
 							   __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 		__atomic_store_n(&s->state, OWNED, __ATOMIC_RELEASE);
@@ -227,16 +258,14 @@ void tw_unwatch(struct tw_watch *w)
 		while (!__atomic_compare_exchange_n(&s->state, &owned, FREE, 0, __ATOMIC_ACQ_REL,
 						    __ATOMIC_RELAXED)) {
 			owned = OWNED;
-			__builtin_ia32_pause();
+			sched_yield();
 		}
 		w->slot = -1;
 	}
-	if (w->unblocked) {
-		sigset_t k;
+}
 
-		sigemptyset(&k);
-		sigaddset(&k, kick_sig);
-		pthread_sigmask(SIG_BLOCK, &k, NULL);
-		w->unblocked = 0;
-	}
+/* pthread_cleanup_push's form: a cancelled wait leaves no slot behind */
+void tw_unwatch_cleanup(void *w)
+{
+	tw_unwatch(w);
 }
