@@ -158,9 +158,28 @@ static int sem_attempt(void *p, const struct timespec *abs)
 	return errno_of(TW_NEXT(clocked *, sem_clockwait)(x->s, x->clk, abs));
 }
 
+/* A semaphore that can be taken at once is taken, without planning a wait,
+ * once the arguments have passed glibc's own checks (a clock it waits on, a
+ * well-formed deadline), which come first there too. */
+static int taken(sem_t *s, clockid_t clk, const struct timespec *abs)
+{
+	int e = errno;
+
+	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) || !abs || abs->tv_nsec < 0 ||
+	    abs->tv_nsec >= 1000000000L)
+		return 0;
+	if (!sem_trywait(s))
+		return 1;
+	errno = e;
+	return 0;
+}
+
 TW_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs)
 {
 	struct sem_ctx x = { s, -1 };
+
+	if (taken(s, CLOCK_REALTIME, abs))
+		return 0;
 
 	return as_errno(until_deadline(CLOCK_REALTIME, abs, TW_KICK_SIGNAL, sem_attempt, &x));
 }
@@ -168,6 +187,9 @@ TW_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 TW_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk, const struct timespec *restrict abs)
 {
 	struct sem_ctx x = { s, clk };
+
+	if (taken(s, clk, abs))
+		return 0;
 
 	return as_errno(until_deadline(clk, abs, TW_KICK_SIGNAL, sem_attempt, &x));
 }

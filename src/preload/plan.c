@@ -46,7 +46,10 @@ long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid
 	pl->rate = p.rate;
 	pl->vnow = vnow;
 	pl->left = tw_sub_sat(deadline, vnow);
-	pl->host_at = tw_add_sat(pl->host_now, pl->left > 0 ? tw_unscale(pl->left, p.rate) : 0);
+	/* past: a host instant plainly past too (one "now" would cost the host a
+	 * timer's slack before it answers) */
+	pl->host_at = pl->left > 0 ? tw_add_sat(pl->host_now, tw_unscale(pl->left, p.rate))
+				   : pl->host_now - (pl->host_now > TW_NSEC ? TW_NSEC : pl->host_now);
 	return 0;
 }
 
