@@ -118,9 +118,7 @@ void tw_armed_new_fd(int fd)
 
 /* Arms `a` for its next expiry at virtual `next` (on `line`, whose host clock
  * reads hnow; the timer's own clock reads tnow) under parameters `now`. */
-/* Expirations of timerfd `fd` not yet read, from /proc/self/fdinfo (read
- * by system call: this library's read() takes the lock held here). */
-static uint64_t fd_ticks(int fd)
+int tw_timerfd_info(int fd, const char *key, long long *value)
 {
 	char path[64], buf[512], *p;
 	long n;
@@ -128,14 +126,24 @@ static uint64_t fd_ticks(int fd)
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
+		return -1;
 	n = tw_syscall6(SYS_read, f, (long)buf, sizeof(buf) - 1, 0, 0, 0);
 	close(f);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = 0;
-	p = strstr(buf, "ticks:");
-	return p ? strtoull(p + 6, NULL, 10) : 0;
+	if (!(p = strstr(buf, key)))
+		return -1;
+	*value = strtoll(p + strlen(key), NULL, 10);
+	return 0;
+}
+
+/* Expirations of timerfd `fd` not yet read. */
+static uint64_t fd_ticks(int fd)
+{
+	long long ticks;
+
+	return tw_timerfd_info(fd, "ticks:", &ticks) || ticks < 0 ? 0 : (uint64_t)ticks;
 }
 
 static void arm_at(struct armed *a, enum tw_line line, int64_t next, const struct tw_params *now,

@@ -122,7 +122,6 @@ enum tw_try tw_wait(clockid_t clk, int64_t deadline, clockid_t host_clk, int kic
 		if (pl.left > 0 && w.slot < 0 && kick != TW_KICK_NONE) {
 			tw_watch(&w, kick, cond);
 			kick = w.slot < 0 ? TW_KICK_NONE : kick; /* tried once */
-			tw_watch_planned(&w, pl.gen);
 			/* a change between the plan and the watching: plan again */
 			if (__atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE) != pl.gen)
 				continue;

@@ -8,11 +8,8 @@
  * Each timer armed here is recorded (armed.c), so that it is re-armed after a
  * change of the namespace. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -102,22 +99,11 @@ TW_EXPORT int timerfd_create(clockid_t clk, int flags)
  * tells it (a descriptor from elsewhere, or a number beyond the table). */
 static clockid_t timerfd_clock(int fd)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int f;
+	long long clk;
 
 	if (fd >= 0 && fd < TW_TIMERFDS && __atomic_load_n(&fd_clock[fd], __ATOMIC_RELAXED))
 		return __atomic_load_n(&fd_clock[fd], __ATOMIC_RELAXED) - 1;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strstr(buf, "clockid:");
-	return p ? (clockid_t)strtol(p + 8, NULL, 10) : -1;
+	return tw_timerfd_info(fd, "clockid:", &clk) ? -1 : (clockid_t)clk;
 }
 
 TW_EXPORT int timerfd_settime(int fd, int flags, const struct itimerspec *new,

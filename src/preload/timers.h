@@ -24,6 +24,10 @@ void tw_armed_unlock(void);
 void tw_armed_record(int kind, int fd, timer_t id, clockid_t clk, int flags, int absolute,
 		     const struct itimerspec *v, const struct tw_params *p);
 void tw_armed_forget(int kind, int fd, timer_t id);
+/* Field `key` ("clockid:", "ticks:") of timer file descriptor `fd`, as
+ * /proc/self/fdinfo tells it; 0, or -1 if there is none.  Read by system
+ * call: this library's read() may take the armed timers' lock. */
+int tw_timerfd_info(int fd, const char *key, long long *value);
 /* A new timer file descriptor `fd`: nothing left from the last one by that number. */
 void tw_armed_new_fd(int fd);
 
