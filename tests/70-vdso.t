@@ -43,6 +43,43 @@ near "$(echo "$got" | field 5)" "$(echo "$got" | field 0)" 0.2 "REALTIME_COARSE 
 rawgap() { awk '$1 == 1 { m = $2 } $1 == 4 { r = $2 } END { printf "%.6f", m - r }'; }
 near "$(echo "$got" | rawgap)" "$("$VDSO" | rawgap)" 0.01 "MONOTONIC minus RAW stays the host's gap"
 
+# Where host time comes from: the kernel's vDSO data page, read directly, when
+# its layout is one the engine knows (x86-64 Linux 6.15+, TSC clock source);
+# else, and under TIMEWARP_HOST_VDSO=call, the host vDSO's entry points.
+cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
+kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+if [ "$cs" = tsc ] && [ "$kv" -ge 6015 ] && [ "$(uname -m)" = x86_64 ]; then
+	is "$("$TW" run -- "$VDSO" source)" "data page" "host time is read from the kernel's vDSO data page"
+else
+	skip 1 "kernel $(uname -r) on clock source '$cs': the data page is not one the engine knows"
+fi
+is "$(TIMEWARP_HOST_VDSO=call "$TW" run -- "$VDSO" source)" "vdso calls" \
+	"TIMEWARP_HOST_VDSO=call: host time through the host vDSO's entry points"
+for how in "" call; do
+	for off in "+1d +400d 0" "-3y +0 0" "+0.123456789 -0.5 0"; do
+		set -- $off
+		args=(--offset "${1}s")
+		case $1 in *d | *y) args=(--offset "$1") ;; esac
+		secs() { case $1 in *d) echo "$((${1%d} * 86400))" ;; *y) echo "$((${1%y} * 31536000))" ;; *) echo "${1#+}" ;; esac; }
+		run_cmd env TIMEWARP_HOST_VDSO=$how "$TW" run "${args[@]}" --monotonic "$(secs "$2")s" -- \
+			"$VDSO" bracket "$(secs "$1")" "$(secs "$2")" 0
+		is "$status $(echo $out)" "0 0 ok 5 ok 11 ok 1 ok 4 ok 6 ok 7 ok" \
+			"${how:-data page}: --offset $1 --monotonic $2: every clock within its host readings, shifted"
+	done
+	got=$(TIMEWARP_HOST_VDSO=$how "$TW" run --at @2000000000 --monotonic +1d --rate 2 -- "$VDSO")
+	now=$(date +%s.%N)
+	near "$(echo "$got" | field 0)" 2000000000 0.5 "${how:-data page}: REALTIME at rate 2 starts at --at"
+	near "$(echo "$got" | field 5)" 2000000000 0.5 "${how:-data page}: REALTIME_COARSE too"
+	near "$(echo "$got" | field 1)" "$(echo "$host" | field 1 | awk '{ print $1 + 86400 }')" 5 \
+		"${how:-data page}: MONOTONIC at rate 2 is the host's plus a day"
+	is "$(echo "$got" | tai_off)" "$(echo "$host" | tai_off)" "${how:-data page}: TAI minus REALTIME is the host's"
+	got=$(TIMEWARP_HOST_VDSO=$how "$TW" run --offset -1d -- "$VDSO")
+	near "$(echo "$got" | field 0)" "$(awk -v n="$now" 'BEGIN { printf "%.3f", n - 86400 }')" 2 \
+		"${how:-data page}: REALTIME with --offset -1d"
+	near "$(echo "$got" | field 5)" "$(echo "$got" | field 0)" 0.1 "${how:-data page}: REALTIME_COARSE with it"
+	near "$(echo "$got" | field 4)" "$("$VDSO" | field 4)" 2 "${how:-data page}: MONOTONIC_RAW unshifted"
+done
+
 # The fallback: without the host vDSO the engine makes the system call, and
 # still answers with virtual time
 got=$(TIMEWARP_HOST_VDSO=off "$TW" run --at @2000000000 --freeze -- "$VDSO")

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "read.h"
 #include "vdso_lookup.h"
+#include "vvar.h"
 
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 {
@@ -28,12 +29,15 @@ void tw_host_init(struct tw_host *h, const void *vdso)
 		vdso, "__vdso_clock_gettime", "LINUX_2.6");
 	h->clock_getres = (long (*)(long, struct tw_ts *))tw_vdso_sym(
 		vdso, "__vdso_clock_getres", "LINUX_2.6");
+	h->vvar = 0; /* until tw_vvar_use proves the data page */
 }
 
 long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 {
 	/* The vDSO returns 0 or -errno and makes the system call itself for clocks
 	 * it does not serve. */
+	if (h->vvar && tw_clock_line(clockid) >= 0 && !tw_vvar_gettime(h->vvar, clockid, ts))
+		return 0;
 	if (h->clock_gettime)
 		return h->clock_gettime(clockid, ts);
 	return tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
@@ -83,6 +87,47 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		struct tw_ts *ts)
 {
 	return tw_read_clock(pg, h, clockid, ts);
+}
+
+long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
+			struct tw_ts *ts)
+{
+	int line = tw_clock_line(clockid);
+	struct tw_fast f;
+	struct tw_base b;
+	uint64_t rate;
+	uint32_t s;
+	long r;
+
+	if (line < 0)
+		return tw_host_gettime(h, clockid, ts);
+	/* The host time goes straight into the caller's buffer and is turned into
+	 * virtual time there: fewer values live across the host call. */
+	do {
+		s = tw_seq_begin(pg);
+		r = h->clock_gettime ? h->clock_gettime(clockid, ts)
+				     : tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+		if (__builtin_expect(r != 0, 0))
+			return r;
+		rate = TW_LOAD(pg->p.rate);
+		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
+		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
+		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
+		f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
+		f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
+		b.host = TW_LOAD(pg->p.base[line].host);
+		b.virt = TW_LOAD(pg->p.base[line].virt);
+	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
+	tw_coarse_floor(clockid, ts, f.anchor_sec, b.host);
+	if (rate == TW_RATE_ONE && !tw_offset_ts(line, ts, f.off_sec, f.off_nsec, ts))
+		return 0;
+	if (rate == 0) { /* frozen: the anchor itself, already within range */
+		ts->sec = f.virt_sec;
+		ts->nsec = f.virt_nsec;
+		return 0;
+	}
+	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
+	return 0;
 }
 
 static void copy_params(struct tw_params *out, const struct tw_params *in)

@@ -23,10 +23,13 @@ struct tw_tv {
 };
 
 /* How to read the host clocks: the real vDSO's entry points, found by
- * tw_host_init; a null pointer means "use the system call". */
+ * tw_host_init; a null pointer means "use the system call".  `vvar`, when set
+ * (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read directly. */
+struct tw_vvar_clock;
 struct tw_host {
 	long (*clock_gettime)(long clockid, struct tw_ts *ts);
 	long (*clock_getres)(long clockid, struct tw_ts *ts);
+	const struct tw_vvar_clock *vvar;
 };
 
 /* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */

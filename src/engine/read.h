@@ -19,6 +19,7 @@
 
 #include "clockmath.h"
 #include "engine.h"
+#include "vvar.h"
 
 #define TW_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -36,68 +37,140 @@ static inline int tw_seq_retry(const struct tw_page *pg, uint32_t s)
 	return __atomic_load_n(&pg->seq, __ATOMIC_RELAXED) != s;
 }
 
+/* A coarse reading lags the fine instant the page was last rebased at by up to
+ * a tick; mapped with a new, higher rate (or a resume) that lag would step the
+ * clock back.  Read within a second behind the anchor, it is the anchor.
+ * (REALTIME_COARSE, MONOTONIC_COARSE) */
+static inline void tw_coarse_floor(long clockid, struct tw_ts *ht, int64_t anchor_sec,
+				   int64_t base_host)
+{
+	if ((clockid == 5 || clockid == 6) && ht->sec < anchor_sec) {
+		int64_t hns = tw_ts_ns(ht);
+		if (hns < base_host && hns > base_host - 1000000000LL)
+			*ht = tw_ns_ts(base_host);
+	}
+}
+
+/* The first second a line may not reach (tw_map_line clamps below it). */
+static inline uint64_t tw_line_max_sec(int line)
+{
+	return line >= TW_LINE_MONOTONIC ? TW_MONO_MAX / 1000000000LL
+					 : TW_REALTIME_MAX / 1000000000LL;
+}
+
+/* Rate 1: the offset alone, clamped into the line's range like tw_map_line;
+ * 0, or 1 when out of range (the caller maps the line in full). */
+static inline int tw_offset_ts(int line, const struct tw_ts *ht, int64_t off_sec,
+			       int64_t off_nsec, struct tw_ts *ts)
+{
+	uint64_t max_sec = tw_line_max_sec(line);
+	int64_t sec = ht->sec + off_sec, nsec = ht->nsec + off_nsec;
+
+	if (nsec >= 1000000000LL) {
+		nsec -= 1000000000LL;
+		sec++;
+	}
+	if (__builtin_expect((uint64_t)sec >= max_sec, 0))
+		return 1;
+	ts->sec = sec;
+	ts->nsec = nsec;
+	return 0;
+}
+
+/* The read through the host vDSO's entry points (or the system call): engine.c. */
+long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
+			struct tw_ts *ts);
+
+/* The read with host time from the kernel's data page (vvar.h): no call at all
+ * on the common paths.  0, or 1 when the page cannot serve this read. */
+static inline __attribute__((always_inline)) int
+tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int line,
+		   long clockid, struct tw_ts *ts)
+{
+	const struct tw_fast *fp = &pg->fast[line];
+	const int coarse = clockid == 5 || clockid == 6;
+	int64_t a, b, anchor_sec, vsec, vnsec;
+	struct tw_ts t;
+	uint64_t rate;
+	uint32_t s;
+
+	for (;;) {
+		s = tw_seq_begin(pg);
+		rate = TW_LOAD(pg->p.rate);
+		if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
+			/* the offset rides along in the host read (tw_vvar_read) */
+			a = TW_LOAD(fp->off_sec);
+			b = TW_LOAD(fp->off_nsec);
+			vsec = coarse ? TW_LOAD(fp->virt_sec) : 0;
+			vnsec = coarse ? TW_LOAD(fp->virt_nsec) : 0;
+			if (__builtin_expect(tw_vvar_read(vv, clockid, a, b, &t), 0))
+				return 1;
+			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+				continue;
+			/* tw_coarse_floor, in virtual terms: at rate 1 a host
+			 * reading less than a second behind the anchor is a virtual
+			 * one less than a second behind the anchor's virtual time */
+			if (coarse && __builtin_expect(t.sec <= vsec, 0)) {
+				int64_t lag = (vsec - t.sec) * 1000000000LL + vnsec - t.nsec;
+				if (lag > 0 && lag < 1000000000LL) {
+					t.sec = vsec;
+					t.nsec = vnsec;
+				}
+			}
+			/* out of the line's range: the full map clamps */
+			if (__builtin_expect((uint64_t)t.sec >= tw_line_max_sec(line), 0))
+				return 1;
+			*ts = t;
+			return 0;
+		}
+		if (rate == 0) { /* frozen: the anchor itself, no host time needed */
+			a = TW_LOAD(fp->virt_sec);
+			b = TW_LOAD(fp->virt_nsec);
+			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+				continue;
+			ts->sec = a;
+			ts->nsec = b;
+			return 0;
+		}
+		a = TW_LOAD(pg->p.base[line].virt);
+		b = TW_LOAD(pg->p.base[line].host);
+		anchor_sec = TW_LOAD(fp->anchor_sec);
+		if (__builtin_expect(tw_vvar_gettime(vv, clockid, &t), 0))
+			return 1;
+		if (__builtin_expect(!tw_seq_retry(pg, s), 1))
+			break;
+	}
+	tw_coarse_floor(clockid, &t, anchor_sec, b);
+	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, (struct tw_base){ .host = b, .virt = a },
+				   rate, tw_ts_ns(&t)));
+	return 0;
+}
+
+/* One clock, known at compile time: the clock table, the kind of read and the
+ * page's offsets fold into straight code. */
+#define TW_READ_FIXED(id)                                                                  \
+	case id:                                                                           \
+		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
+		    __builtin_expect(!tw_read_clock_vvar(pg, h->vvar, tw_clock_line(id), id, ts), \
+				     1))                                                   \
+			return 0;                                                          \
+		break
+
+/* clock_gettime inside the namespace of `pg`: each entry point's one body. */
 static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_page *pg,
 								 const struct tw_host *h,
 								 long clockid, struct tw_ts *ts)
 {
-	int line = tw_clock_line(clockid);
-	struct tw_fast f;
-	struct tw_base b;
-	uint64_t rate;
-	int64_t hns;
-	uint32_t s;
-	long r;
-
-	if (line < 0)
-		return tw_host_gettime(h, clockid, ts);
-	/* The host time goes straight into the caller's buffer and is turned into
-	 * virtual time there: fewer values live across the host call. */
-	do {
-		s = tw_seq_begin(pg);
-		r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_host_gettime(h, clockid, ts);
-		if (__builtin_expect(r != 0, 0))
-			return r;
-		rate = TW_LOAD(pg->p.rate);
-		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
-		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
-		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
-		f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
-		f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
-		b.host = TW_LOAD(pg->p.base[line].host);
-		b.virt = TW_LOAD(pg->p.base[line].virt);
-	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
-
-	/* A coarse reading lags the fine instant the page was last rebased at by up
-	 * to a tick; mapped with a new, higher rate (or a resume) that lag would
-	 * step the clock back.  Read within a second behind the anchor, it is the
-	 * anchor.  (REALTIME_COARSE, MONOTONIC_COARSE) */
-	if ((clockid == 5 || clockid == 6) && ts->sec < f.anchor_sec) {
-		hns = tw_ts_ns(ts);
-		if (hns < b.host && hns > b.host - 1000000000LL)
-			*ts = tw_ns_ts(b.host);
+	switch (clockid) {
+		TW_READ_FIXED(0);  /* REALTIME */
+		TW_READ_FIXED(1);  /* MONOTONIC */
+		TW_READ_FIXED(4);  /* MONOTONIC_RAW */
+		TW_READ_FIXED(5);  /* REALTIME_COARSE */
+		TW_READ_FIXED(6);  /* MONOTONIC_COARSE */
+		TW_READ_FIXED(7);  /* BOOTTIME */
+		TW_READ_FIXED(11); /* TAI */
 	}
-	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
-		/* the offset alone; clamped into the line's range like tw_map_line */
-		int64_t max_sec = line >= TW_LINE_MONOTONIC ? TW_MONO_MAX / 1000000000LL
-							    : TW_REALTIME_MAX / 1000000000LL;
-		int64_t sec = ts->sec + f.off_sec, nsec = ts->nsec + f.off_nsec;
-		if (nsec >= 1000000000LL) {
-			nsec -= 1000000000LL;
-			sec++;
-		}
-		if (__builtin_expect(sec >= 0 && sec < max_sec, 1)) {
-			ts->sec = sec;
-			ts->nsec = nsec;
-			return 0;
-		}
-	}
-	if (rate == 0) { /* frozen: the anchor itself, already within range */
-		ts->sec = f.virt_sec;
-		ts->nsec = f.virt_nsec;
-		return 0;
-	}
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
-	return 0;
+	return tw_read_clock_call(pg, h, clockid, ts);
 }
 
 #endif

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "preload.h"
 #include "timewarp.h"
+#include "vvar.h"
 
 struct tw_member tw_self;
 static char page_path[PATH_MAX], lib_path[PATH_MAX];
@@ -33,6 +34,41 @@ __attribute__((noreturn)) static void unreachable_namespace(const char *path, co
 	_exit(1); /* the program's exit handlers and stdio are not ours to run */
 }
 
+/* The start of the [vvar] mapping (the kernel's vDSO data) from
+ * /proc/self/maps, or null.  A stack buffer: no allocation (see join). */
+static const void *find_vvar(void)
+{
+	char buf[4096];
+	size_t have = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		char *line = buf, *nl;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			if (nl - line > 7 && !strcmp(nl - 7, " [vvar]")) {
+				close(fd);
+				return (const void *)strtoul(line, NULL, 16);
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* a line longer than the buffer: not [vvar]'s */
+		memmove(buf, line, have);
+	}
+	close(fd);
+	return NULL;
+}
+
 /* No allocation here: an allocator may read the clock while it is being set up
  * (ASan's does), and that read comes back into tw_member(). */
 static void join(void)
@@ -43,7 +79,8 @@ static void join(void)
 	void *m;
 	int fd;
 
-	/* TIMEWARP_HOST_VDSO=off: read host time by system call (tests of that path) */
+	/* TIMEWARP_HOST_VDSO=off: read host time by system call; =call: through
+	 * the host vDSO's entry points, not its data page (tests of those paths) */
 	if (hide && !strcmp(hide, "off"))
 		host_vdso = NULL;
 	tw_host_init(&tw_self.host, host_vdso);
@@ -63,6 +100,8 @@ static void join(void)
 		unreachable_namespace(path, "not a clock page of this timewarp version");
 	tw_self.page_path = page_path;
 	tw_self.page = m;
+	if (!hide || strcmp(hide, "call"))
+		tw_vvar_use(&tw_self.host, find_vvar()); /* else, or refused: the vDSO's calls */
 	tw_self.vdso = tw_vdso_install(&tw_self, host_vdso);
 	if (dladdr((void *)tw_member, &info) && info.dli_fname &&
 	    snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname) < (int)sizeof(lib_path))

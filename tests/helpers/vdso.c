@@ -3,13 +3,64 @@
  *
  *     tw-vdso            one line per clock id 0..11 and 99: "ID SEC.NSEC" or
  *                        "ID -ERRNO"; then gettimeofday, time, getres and getcpu
- *     tw-vdso which      "host" or "timewarp": which image AT_SYSINFO_EHDR names */
+ *     tw-vdso which      "host" or "timewarp": which image AT_SYSINFO_EHDR names
+ *     tw-vdso source     how the timewarp vDSO reads host time: "data page" (the
+ *                        kernel's vDSO data, read directly) or "vdso calls"
+ *     tw-vdso bracket RT MONO BOOT
+ *                        for each clock the vDSO serves, whether its reading lies
+ *                        between two system-call readings of the host clock
+ *                        shifted by its class's offset (seconds): "ID ok", or
+ *                        "ID off by NS" (a namespace at rate 1, offsets exact) */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/auxv.h>
 #include <time.h>
 
 #include "vdso_lookup.h"
+#include "../../src/vdso/vdso.h"
+
+static long long ns_of(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static int bracket(long (*cg)(long, struct timespec *), char **off)
+{
+	static const struct { long id; int cls; } clocks[] = {
+		{ 0, 0 }, { 5, 0 }, { 11, 0 }, { 1, 1 }, { 4, 1 }, { 6, 1 }, { 7, 2 },
+	};
+	struct timespec a, v, b;
+	int bad = 0;
+
+	/* past the first tick: a coarse clock read within a tick of the
+	 * namespace's start is held at its start (the coarse floor) */
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &a);
+	do
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &b);
+	while (ns_of(&b) - ns_of(&a) < 50000000LL);
+	for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		long long shift = (long long)(atof(off[clocks[i].cls]) * 1e9), lo, hi, got;
+		int tries = 0;
+
+		do { /* a preemption between the readings proves nothing: again */
+			syscall(SYS_clock_gettime, clocks[i].id, &a);
+			if (cg(clocks[i].id, &v))
+				return 1;
+			syscall(SYS_clock_gettime, clocks[i].id, &b);
+		} while (ns_of(&b) - ns_of(&a) > 1000000 && ++tries < 100);
+		lo = ns_of(&a) + shift;
+		hi = ns_of(&b) + shift;
+		got = ns_of(&v);
+		if (got >= lo && got <= hi)
+			printf("%ld ok\n", clocks[i].id);
+		else
+			printf("%ld off by %lld\n", clocks[i].id, got < lo ? got - lo : got - hi), bad = 1;
+	}
+	return bad;
+}
 
 int main(int argc, char **argv)
 {
@@ -32,6 +83,16 @@ int main(int argc, char **argv)
 		puts(tw_vdso_sym(base, "__tw_vdso_data", NULL) ? "timewarp" : "host");
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "source")) {
+		const struct tw_vdso_data *d = tw_vdso_sym(base, TW_VDSO_DATA_SYMBOL, NULL);
+
+		if (!d || d->magic != TW_VDSO_DATA_MAGIC) {
+			puts("not the timewarp vDSO");
+			return 1;
+		}
+		puts(d->host.vvar ? "data page" : "vdso calls");
+		return 0;
+	}
 	cg = (long (*)(long, struct timespec *))tw_vdso_sym(base, "__vdso_clock_gettime", "LINUX_2.6");
 	gtod = (long (*)(struct timeval *, void *))tw_vdso_sym(base, "__vdso_gettimeofday", "LINUX_2.6");
 	tm = (long (*)(long *))tw_vdso_sym(base, "__vdso_time", "LINUX_2.6");
@@ -41,6 +102,8 @@ int main(int argc, char **argv)
 		puts("a vDSO symbol is missing");
 		return 1;
 	}
+	if (argc > 4 && !strcmp(argv[1], "bracket"))
+		return bracket(cg, argv + 2);
 	for (long id = 0; id <= 12; id++) {
 		long clk = id == 12 ? 99 : id;
 		if ((r = cg(clk, &ts)))

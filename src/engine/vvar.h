@@ -1,0 +1,134 @@
+/* Host time from the kernel's vDSO data page ([vvar]), without calling the
+ * host vDSO.
+ *
+ * The host vDSO reads the TSC and scales it with the parameters the kernel's
+ * timekeeping publishes in its data page.  Done here, inline in the engine's
+ * entry points, the same arithmetic gives the same nanosecond as the host's
+ * __vdso_clock_gettime, minus one indirect call and its frame: that call is
+ * most of what a namespace read costs above the host's.
+ *
+ * The layout is the kernel's private business, so it is used only when
+ * recognised and proven: tw_vvar_use (vvar.c) checks the header fields and
+ * brackets a reading of every served clock between two host vDSO calls, and
+ * leaves the host vDSO in charge otherwise.  Recognised: x86-64 Linux 6.15 and
+ * later (struct vdso_clock, two of them at the page start: high resolution and
+ * coarse clocks, then MONOTONIC_RAW), TSC clock source, read with RDTSCP.  A
+ * reading is refused (the caller asks the host vDSO) whenever the clock source
+ * is not the TSC: a switch to HPET, a kernel time namespace's page (clock
+ * mode INT_MAX).  Freestanding, like the engine. */
+#ifndef TW_VVAR_H
+#define TW_VVAR_H
+
+#include <stdint.h>
+#include "engine.h"
+
+#define TW_VVAR_CLOCKMODE_TSC 1
+#define TW_VVAR_NBASES 12 /* CLOCK_TAI + 1 */
+
+/* The kernel's struct vdso_clock (include/vdso/datapage.h), with the
+ * overflow-protection field x86 selects. */
+struct tw_vvar_clock {
+	uint32_t seq;
+	int32_t clock_mode;
+	uint64_t cycle_last;
+	uint64_t max_cycles;
+	uint64_t mask;
+	uint32_t mult;
+	uint32_t shift;
+	struct {
+		uint64_t sec;
+		uint64_t nsec; /* high-resolution clocks: shifted left by `shift` */
+	} basetime[TW_VVAR_NBASES];
+};
+_Static_assert(sizeof(struct tw_vvar_clock) == 232, "the kernel's struct vdso_clock");
+
+/* Checks the page at `vvar` (the first page of the [vvar] mapping) against the
+ * host vDSO in `h`; on success h->vvar points at it and tw_vvar_gettime serves
+ * the host reads.  0 or -errno (-ENOTSUP: not a layout this engine knows). */
+long tw_vvar_use(struct tw_host *h, const void *vvar);
+
+static inline uint64_t tw_rdtscp(void)
+{
+	uint32_t lo, hi, aux;
+
+	/* RDTSCP waits for the loads before it (the sequence count), as the
+	 * kernel's rdtsc_ordered() does with the same instruction */
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* The clocks the page serves: REALTIME, MONOTONIC, MONOTONIC_RAW, the two
+ * COARSE, BOOTTIME and TAI (not the ALARM clocks, nor CPU time). */
+#define TW_VVAR_SERVED 0x8f3u
+
+/* Host clock `clockid` (0 <= clockid < 12, as the engine's clock table
+ * guarantees) plus (add_sec, add_nsec), 0 <= add_nsec < 1e9, into *ts; with no
+ * addend, what the host vDSO returns.  The addend (a namespace's offset) joins
+ * the kernel's own base before the TSC product is added, so that it costs the
+ * read no latency.  0, or 1 when the page cannot serve the clock (now or ever). */
+static inline __attribute__((always_inline)) int
+tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
+	     struct tw_ts *ts)
+{
+	const int coarse = clockid == 5 || clockid == 6;
+	uint64_t sec, ns;
+	uint32_t seq;
+
+	if (!((TW_VVAR_SERVED >> clockid) & 1))
+		return 1;
+	if (clockid == 4) /* MONOTONIC_RAW has a vdso_clock of its own */
+		vc++;
+	for (;;) {
+		seq = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
+		if (__builtin_expect(__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
+					     TW_VVAR_CLOCKMODE_TSC,
+				     0))
+			return 1;
+		if (__builtin_expect(seq & 1, 0)) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		sec = __atomic_load_n(&vc->basetime[clockid].sec, __ATOMIC_RELAXED) + add_sec;
+		ns = __atomic_load_n(&vc->basetime[clockid].nsec, __ATOMIC_RELAXED);
+		if (coarse) { /* the base is the time */
+			ns += add_nsec;
+		} else { /* scale the TSC */
+			/* bit 63 is the kernel's "invalid" marker, never set by a TSC */
+			uint64_t delta = (tw_rdtscp() & ~(1ULL << 63)) -
+					 __atomic_load_n(&vc->cycle_last, __ATOMIC_RELAXED);
+			uint32_t mult = __atomic_load_n(&vc->mult, __ATOMIC_RELAXED);
+			uint32_t shift = __atomic_load_n(&vc->shift, __ATOMIC_RELAXED);
+
+			/* below 2^58 (shift <= 28, checked by tw_vvar_use): the sum
+			 * stays inside the margin the kernel keeps under 2^64 */
+			ns += (uint64_t)add_nsec << shift;
+			if (__builtin_expect(delta <= __atomic_load_n(&vc->max_cycles,
+								      __ATOMIC_RELAXED),
+					     1))
+				ns = (delta * mult + ns) >> shift;
+			else if (delta & (1ULL << 62)) /* the TSC behind cycle_last: none */
+				ns >>= shift;
+			else /* long since the last update: in 128 bits */
+				ns = (uint64_t)(((unsigned __int128)delta * mult + ns) >> shift);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__builtin_expect(__atomic_load_n(&vc->seq, __ATOMIC_RELAXED) == seq, 1))
+			break;
+	}
+	while (__builtin_expect(ns >= 1000000000ULL, 0)) {
+		ns -= 1000000000ULL;
+		sec++;
+	}
+	ts->sec = (int64_t)sec;
+	ts->nsec = (int64_t)ns;
+	return 0;
+}
+
+/* Host clock `clockid`, as the host vDSO returns it. */
+static inline __attribute__((always_inline)) int
+tw_vvar_gettime(const struct tw_vvar_clock *vc, long clockid, struct tw_ts *ts)
+{
+	return tw_vvar_read(vc, clockid, 0, 0, ts);
+}
+
+#endif
