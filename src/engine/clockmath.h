@@ -7,6 +7,7 @@
 #define TW_CLOCKMATH_H
 
 #include <stdint.h>
+#include "engine.h"
 #include "page.h"
 
 #define TW_NSEC 1000000000LL
@@ -121,6 +122,83 @@ static inline int64_t tw_map(const struct tw_params *p, enum tw_line line, int64
 {
 	return tw_map_line(line, p->base[line], p->rate, host);
 }
+/* The first second a line may not reach (tw_map_line clamps below it). */
+static inline uint64_t tw_line_max_sec(int line)
+{
+	return line >= TW_LINE_MONOTONIC ? TW_MONO_MAX / 1000000000LL
+					 : TW_REALTIME_MAX / 1000000000LL;
+}
+
+/* tw_map_line for a rate other than 0 and 1, split into seconds and
+ * nanoseconds, from a host reading given as whole seconds `sec` (< 2^33) and
+ * nanoseconds past them `ns` (< 2^33, not necessarily below 1e9), as the
+ * kernel's vDSO data yields it.  The product with the rate is split too:
+ *
+ *     R * (sec*1e9 + ns - H) = R * (sec*1e9 - H) + R * ns
+ *
+ * The first term and its division into seconds depend only on `sec`, known
+ * before the TSC is read; only R * ns waits for the TSC.  Exactly
+ * tw_ns_ts(tw_map_line(line, b, rate, sec * 1e9 + ns)) when it returns 0; 1
+ * for what it leaves to that (a host reading before the anchor, a result at
+ * or past the line's limits). */
+static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t sec,
+			     uint64_t ns, struct tw_ts *ts)
+{
+	int64_t d0 = (int64_t)sec * 1000000000LL - b.host, a_hi, w;
+	__int128 a = (__int128)d0 * (__int128)rate;
+	uint64_t a_lo, ws, wn, t, n;
+	int k;
+
+	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33), 0))
+		return 1;
+	if (__builtin_expect(a >= (__int128)INT64_MAX * 4294967296 ||
+				     a <= (__int128)INT64_MIN * 4294967296, 0))
+		return 1;
+	a_hi = (int64_t)(a >> 32); /* floor: a = a_hi * 2^32 + a_lo, 0 <= a_lo < 2^32 */
+	a_lo = (uint64_t)a & 0xffffffffULL;
+	if (__builtin_add_overflow(b.virt, a_hi, &w))
+		return 1;
+	ws = (uint64_t)w / 1000000000ULL; /* used only when w >= 0 */
+	wn = (uint64_t)w % 1000000000ULL;
+	/* before the anchor tw_scale rounds toward zero, not down: left to it */
+	if (__builtin_expect(d0 + (int64_t)ns < 0, 0))
+		return 1;
+	/* t = (ns * R + a_lo) >> 32.  A rate with k trailing zero bits (2, 10,
+	 * 0.5, and any below 2 with none) is R' = R >> k, and then
+	 * t = (ns * R' + (a_lo >> k)) >> (32 - k) exactly: one 64-bit multiply
+	 * while ns * R' stays below 2^64, as it does for ns < 2^31, R' < 2^33. */
+	k = __builtin_ctzll(rate); /* rate != 0 */
+	k = k > 32 ? 32 : k;
+	if (__builtin_expect(ns < (1ULL << 31) && (rate >> k) < (1ULL << 33), 1))
+		t = (ns * (rate >> k) + (a_lo >> k)) >> (32 - k);
+	else
+		t = (uint64_t)(((unsigned __int128)ns * rate + a_lo) >> 32);
+	if (__builtin_expect(w < 0, 0)) {
+		/* the anchor's second lies ahead of the reading's (the virtual
+		 * anchor near 0): split the sum itself */
+		if (__builtin_add_overflow(w, (int64_t)t, &w) || w < 0)
+			return 1;
+		ws = (uint64_t)w / 1000000000ULL;
+		wn = (uint64_t)w % 1000000000ULL;
+		t = 0;
+	}
+	n = wn + t;
+	if (n >= 1000000000ULL) {
+		if (n < 2000000000ULL) {
+			n -= 1000000000ULL;
+			ws++;
+		} else {
+			ws += n / 1000000000ULL;
+			n %= 1000000000ULL;
+		}
+	}
+	if (__builtin_expect(ws >= tw_line_max_sec(line), 0))
+		return 1;
+	ts->sec = (int64_t)ws;
+	ts->nsec = (int64_t)n;
+	return 0;
+}
+
 /* The line of a clock id, or -1 for clocks timewarp leaves alone (CPU-time
  * clocks, also the negative pid/tid/fd ids, and invalid ids).  Ids as in
  * <linux/time.h>: REALTIME 0, MONOTONIC 1, MONOTONIC_RAW 4, REALTIME_COARSE 5,

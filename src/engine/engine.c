@@ -89,6 +89,43 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 	return tw_read_clock(pg, h, clockid, ts);
 }
 
+static inline __attribute__((always_inline)) int
+read_rate(const struct tw_page *pg, const struct tw_vvar_clock *vv, int line, long clockid,
+	  struct tw_ts *ts)
+{
+	struct tw_base b;
+	uint64_t rate, sec, ns;
+	uint32_t s;
+
+	do {
+		s = tw_seq_begin(pg);
+		rate = TW_LOAD(pg->p.rate);
+		b.virt = TW_LOAD(pg->p.base[line].virt);
+		b.host = TW_LOAD(pg->p.base[line].host);
+		if (__builtin_expect(tw_vvar_now(vv, clockid, 0, 0, &sec, &ns), 0))
+			return 1;
+	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
+	/* rate 1 or 0 by now (a change in between): left to the call path like
+	 * the ranges tw_rate_ts leaves alone and a coarse reading behind the
+	 * anchor (its floor) */
+	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0))
+		return 1;
+	return tw_rate_ts(line, b, rate, sec, ns, ts);
+}
+
+#define READ_RATE(id)                                                                       \
+	TW_RATE_READER(id)                                                                 \
+	{                                                                                  \
+		return read_rate(pg, vv, tw_clock_line(id), id, ts);                       \
+	}
+READ_RATE(0)
+READ_RATE(1)
+READ_RATE(4)
+READ_RATE(5)
+READ_RATE(6)
+READ_RATE(7)
+READ_RATE(11)
+
 long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
 			struct tw_ts *ts)
 {

@@ -51,13 +51,6 @@ static inline void tw_coarse_floor(long clockid, struct tw_ts *ht, int64_t ancho
 	}
 }
 
-/* The first second a line may not reach (tw_map_line clamps below it). */
-static inline uint64_t tw_line_max_sec(int line)
-{
-	return line >= TW_LINE_MONOTONIC ? TW_MONO_MAX / 1000000000LL
-					 : TW_REALTIME_MAX / 1000000000LL;
-}
-
 /* Rate 1: the offset alone, clamped into the line's range like tw_map_line;
  * 0, or 1 when out of range (the caller maps the line in full). */
 static inline int tw_offset_ts(int line, const struct tw_ts *ht, int64_t off_sec,
@@ -81,15 +74,31 @@ static inline int tw_offset_ts(int line, const struct tw_ts *ht, int64_t off_sec
 long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
 			struct tw_ts *ts);
 
+/* A read at a rate other than 0 and 1, host time from the kernel's data page:
+ * engine.c, one function per clock id, out of line, so that the common reads
+ * below keep their registers.  0, or 1 as tw_read_clock_vvar. */
+#define TW_RATE_READER(id)                                                                 \
+	int tw_read_rate_##id(const struct tw_page *pg, const struct tw_vvar_clock *vv,       \
+			      struct tw_ts *ts)
+TW_RATE_READER(0);
+TW_RATE_READER(1);
+TW_RATE_READER(4);
+TW_RATE_READER(5);
+TW_RATE_READER(6);
+TW_RATE_READER(7);
+TW_RATE_READER(11);
+
 /* The read with host time from the kernel's data page (vvar.h): no call at all
  * on the common paths.  0, or 1 when the page cannot serve this read. */
 static inline __attribute__((always_inline)) int
 tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int line,
-		   long clockid, struct tw_ts *ts)
+		   long clockid, int (*rate_reader)(const struct tw_page *,
+						    const struct tw_vvar_clock *, struct tw_ts *),
+		   struct tw_ts *ts)
 {
 	const struct tw_fast *fp = &pg->fast[line];
 	const int coarse = clockid == 5 || clockid == 6;
-	int64_t a, b, anchor_sec, vsec, vnsec;
+	int64_t a, b, vsec, vnsec;
 	struct tw_ts t;
 	uint64_t rate;
 	uint32_t s;
@@ -123,27 +132,17 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int
 			*ts = t;
 			return 0;
 		}
-		if (rate == 0) { /* frozen: the anchor itself, no host time needed */
-			a = TW_LOAD(fp->virt_sec);
-			b = TW_LOAD(fp->virt_nsec);
-			if (__builtin_expect(tw_seq_retry(pg, s), 0))
-				continue;
+		if (rate != 0)
+			return rate_reader(pg, vv, ts);
+		/* frozen: the anchor itself, no host time needed */
+		a = TW_LOAD(fp->virt_sec);
+		b = TW_LOAD(fp->virt_nsec);
+		if (__builtin_expect(!tw_seq_retry(pg, s), 1)) {
 			ts->sec = a;
 			ts->nsec = b;
 			return 0;
 		}
-		a = TW_LOAD(pg->p.base[line].virt);
-		b = TW_LOAD(pg->p.base[line].host);
-		anchor_sec = TW_LOAD(fp->anchor_sec);
-		if (__builtin_expect(tw_vvar_gettime(vv, clockid, &t), 0))
-			return 1;
-		if (__builtin_expect(!tw_seq_retry(pg, s), 1))
-			break;
 	}
-	tw_coarse_floor(clockid, &t, anchor_sec, b);
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, (struct tw_base){ .host = b, .virt = a },
-				   rate, tw_ts_ns(&t)));
-	return 0;
 }
 
 /* One clock, known at compile time: the clock table, the kind of read and the
@@ -151,7 +150,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int
 #define TW_READ_FIXED(id)                                                                  \
 	case id:                                                                           \
 		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
-		    __builtin_expect(!tw_read_clock_vvar(pg, h->vvar, tw_clock_line(id), id, ts), \
+		    __builtin_expect(!tw_read_clock_vvar(pg, h->vvar, tw_clock_line(id), id,     \
+						     tw_read_rate_##id, ts),                       \
 				     1))                                                   \
 			return 0;                                                          \
 		break

@@ -62,13 +62,15 @@ static inline uint64_t tw_rdtscp(void)
 #define TW_VVAR_SERVED 0x8f3u
 
 /* Host clock `clockid` (0 <= clockid < 12, as the engine's clock table
- * guarantees) plus (add_sec, add_nsec), 0 <= add_nsec < 1e9, into *ts; with no
- * addend, what the host vDSO returns.  The addend (a namespace's offset) joins
- * the kernel's own base before the TSC product is added, so that it costs the
- * read no latency.  0, or 1 when the page cannot serve the clock (now or ever). */
+ * guarantees) plus (add_sec, add_nsec), 0 <= add_nsec < 1e9, as whole seconds
+ * and nanoseconds past them (possibly more than 1e9: the kernel's vDSO
+ * normalises after its loop, tw_vvar_read does).  The addend (a namespace's
+ * offset) joins the kernel's own base before the TSC product is added, so that
+ * it costs the read no latency.  0, or 1 when the page cannot serve the clock
+ * (now or ever). */
 static inline __attribute__((always_inline)) int
-tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
-	     struct tw_ts *ts)
+tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
+	    uint64_t *sec_out, uint64_t *ns_out)
 {
 	const int coarse = clockid == 5 || clockid == 6;
 	uint64_t sec, ns;
@@ -115,6 +117,19 @@ tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int6
 		if (__builtin_expect(__atomic_load_n(&vc->seq, __ATOMIC_RELAXED) == seq, 1))
 			break;
 	}
+	*sec_out = sec;
+	*ns_out = ns;
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
+	     struct tw_ts *ts)
+{
+	uint64_t sec, ns;
+
+	if (tw_vvar_now(vc, clockid, add_sec, add_nsec, &sec, &ns))
+		return 1;
 	while (__builtin_expect(ns >= 1000000000ULL, 0)) {
 		ns -= 1000000000ULL;
 		sec++;

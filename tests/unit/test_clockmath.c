@@ -1053,6 +1053,77 @@ static void test_apply_reach(void)
 	apply(&z, &q, &c, TW_BAD_MONOTONIC, "reach past MONOTONIC's range");
 }
 
+/* ---- tw_rate_ts: the read path's split of the rate map ------------------- */
+
+/* One case: where tw_rate_ts answers, it must be tw_map_line's value split;
+ * where it declines, it must be for one of the reasons it gives. */
+static int rate_ts_case(int line, struct tw_base b, uint64_t rate, uint64_t sec, uint64_t ns,
+			int *answered)
+{
+	struct tw_ts got = { -1, -1 }, want;
+	int64_t host = (int64_t)sec * 1000000000LL + (int64_t)ns;
+
+	*answered = 0;
+	if (tw_rate_ts(line, b, rate, sec, ns, &got)) {
+		/* declined: only before the anchor, at the limits, or huge input */
+		int64_t v = tw_map_line((enum tw_line)line, b, rate, host);
+		return host < b.host || v <= 0 || (uint64_t)v / 1000000000ULL >= tw_line_max_sec(line) ||
+		       sec >= (1ULL << 33) || ns >= (1ULL << 33) ||
+		       (uint64_t)tw_scale(host - b.host, rate) > (uint64_t)INT64_MAX / 2;
+	}
+	*answered = 1;
+	want = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, host));
+	return got.sec == want.sec && got.nsec == want.nsec;
+}
+
+static void test_rate_ts(void)
+{
+	int bad = 0, answered = 0, a;
+
+	for (int i = 0; i < 400000; i++) {
+		int line = (int)(rnd() % TW_NLINES);
+		uint64_t rate = rnd_rate(), sec, ns;
+		struct tw_base b;
+
+		if (rate == 0 || rate == TW_RATE_ONE)
+			rate = RATE(2);
+		/* host readings near today's clocks, anchors a little or far before */
+		sec = (uint64_t)rnd_range(0, 4000000000LL);
+		ns = (uint64_t)(rnd() % 4 ? rnd_range(0, 999999999) : rnd_range(0, 3000000000LL));
+		b.host = (int64_t)sec * 1000000000LL - (rnd() % 2 ? rnd_range(-2000000000LL, 5000000000LL)
+								    : rnd_log() % 4000000000000000000LL);
+		b.virt = rnd() % 3 ? rnd_range(0, 4000000000000000000LL) : rnd_log();
+		if (!rate_ts_case(line, b, rate, sec, ns, &a)) {
+			if (bad++ < 5)
+				tap_diag("line %d rate %llu H %lld V %lld sec %llu ns %llu", line,
+					 (unsigned long long)rate, (long long)b.host, (long long)b.virt,
+					 (unsigned long long)sec, (unsigned long long)ns);
+		}
+		answered += a;
+	}
+	tap_ok(!bad, "tw_rate_ts is tw_map_line split, or declines for a stated reason, on 400000 cases (%d bad)", bad);
+	tap_ok(answered > 300000, "and answers most of them itself (%d)", answered);
+
+	/* the ordinary cases, by hand */
+	{
+		struct tw_base b = { 1000 * TW_NSEC, 5000 * TW_NSEC };
+		struct tw_ts t;
+
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 1001, 500000000, &t), 0,
+			   "rate 2, 1.5 s past the anchor: answered");
+		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5003 * TW_NSEC, "is 3 s past the virtual anchor");
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(10), 1000, 1999999999, &t), 0,
+			   "rate 10, unnormalised nanoseconds: answered");
+		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5000 * TW_NSEC + 19999999990LL, "19.99999999 s on");
+		TAP_EQ_I64(t.nsec, 999999990, "nanoseconds normalised");
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 999, 999999999, &t), 1,
+			   "a host reading before the anchor is declined (tw_scale rounds toward zero)");
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE_MILLI, 1000, 1, &t), 0,
+			   "rate 0.001, 1 ns on: answered");
+		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5000 * TW_NSEC, "and rounds down to the anchor");
+	}
+}
+
 int main(void)
 {
 	test_unscale();
@@ -1071,5 +1142,6 @@ int main(void)
 	test_apply_settime();
 	test_apply_reach();
 	test_never_backwards();
+	test_rate_ts();
 	return tap_done();
 }
