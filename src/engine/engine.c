@@ -30,6 +30,7 @@ void tw_host_init(struct tw_host *h, const void *vdso)
 	h->clock_getres = (long (*)(long, struct tw_ts *))tw_vdso_sym(
 		vdso, "__vdso_clock_getres", "LINUX_2.6");
 	h->vvar = 0; /* until tw_vvar_use proves the data page */
+	h->memo = 0;
 }
 
 long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
@@ -90,33 +91,48 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 }
 
 static inline __attribute__((always_inline)) int
-read_rate(const struct tw_page *pg, const struct tw_vvar_clock *vv, int line, long clockid,
+read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
 	  struct tw_ts *ts)
 {
 	struct tw_base b;
 	uint64_t rate, sec, ns;
-	uint32_t s;
+	uint32_t s, vs;
 
 	do {
 		s = tw_seq_begin(pg);
 		rate = TW_LOAD(pg->p.rate);
 		b.virt = TW_LOAD(pg->p.base[line].virt);
 		b.host = TW_LOAD(pg->p.base[line].host);
-		if (__builtin_expect(tw_vvar_now(vv, clockid, 0, 0, &sec, &ns), 0))
+		if (__builtin_expect(tw_vvar_now(h->vvar, clockid, 0, 0, &sec, &ns, &vs), 0))
 			return 1;
 	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
 	/* rate 1 or 0 by now (a change in between): left to the call path like
 	 * the ranges tw_rate_ts leaves alone and a coarse reading behind the
 	 * anchor (its floor) */
-	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0))
+	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0) ||
+	    tw_rate_ts(line, b, rate, sec, ns, ts))
 		return 1;
-	return tw_rate_ts(line, b, rate, sec, ns, ts);
+	if ((clockid == 5 || clockid == 6) && h->memo) {
+		struct tw_memo *m = h->memo + (clockid - 5);
+		uint32_t ms = TW_LOAD(m->seq);
+
+		/* one writer at a time; one that finds it taken leaves it */
+		if (!(ms & 1) && __atomic_compare_exchange_n(&m->seq, &ms, ms + 1, 0,
+							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			STORE(m->vseq, vs);
+			STORE(m->pseq, s);
+			STORE(m->sec, ts->sec);
+			STORE(m->nsec, ts->nsec);
+			__atomic_store_n(&m->seq, ms + 2, __ATOMIC_RELEASE);
+		}
+	}
+	return 0;
 }
 
 #define READ_RATE(id)                                                                       \
 	TW_RATE_READER(id)                                                                 \
 	{                                                                                  \
-		return read_rate(pg, vv, tw_clock_line(id), id, ts);                       \
+		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
 	}
 READ_RATE(0)
 READ_RATE(1)

@@ -22,14 +22,30 @@ struct tw_tv {
 	int64_t usec;
 };
 
+/* A coarse clock's last virtual reading at a rate other than 0 and 1, kept by
+ * the process that computed it: a coarse clock only moves when the kernel
+ * updates its data page (each tick), so until then, and until the namespace
+ * changes, the same computation gives the same answer.  Its own seqlock (odd
+ * while a reader of the clock writes it; a writer that finds it odd leaves it). */
+struct tw_memo {
+	uint32_t seq;
+	uint32_t vseq; /* the kernel data's sequence count it was computed under */
+	uint32_t pseq; /* the clock page's */
+	uint32_t pad;
+	int64_t sec, nsec;
+};
+
 /* How to read the host clocks: the real vDSO's entry points, found by
  * tw_host_init; a null pointer means "use the system call".  `vvar`, when set
- * (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read directly. */
+ * (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read directly, and
+ * `memo`, if not null, two writable memos (REALTIME_COARSE, MONOTONIC_COARSE)
+ * for reads from it. */
 struct tw_vvar_clock;
 struct tw_host {
 	long (*clock_gettime)(long clockid, struct tw_ts *ts);
 	long (*clock_getres)(long clockid, struct tw_ts *ts);
 	const struct tw_vvar_clock *vvar;
+	struct tw_memo *memo;
 };
 
 /* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */

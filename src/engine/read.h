@@ -78,8 +78,7 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
  * engine.c, one function per clock id, out of line, so that the common reads
  * below keep their registers.  0, or 1 as tw_read_clock_vvar. */
 #define TW_RATE_READER(id)                                                                 \
-	int tw_read_rate_##id(const struct tw_page *pg, const struct tw_vvar_clock *vv,       \
-			      struct tw_ts *ts)
+	int tw_read_rate_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 TW_RATE_READER(0);
 TW_RATE_READER(1);
 TW_RATE_READER(4);
@@ -91,11 +90,12 @@ TW_RATE_READER(11);
 /* The read with host time from the kernel's data page (vvar.h): no call at all
  * on the common paths.  0, or 1 when the page cannot serve this read. */
 static inline __attribute__((always_inline)) int
-tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int line,
-		   long clockid, int (*rate_reader)(const struct tw_page *,
-						    const struct tw_vvar_clock *, struct tw_ts *),
+tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
+		   int (*rate_reader)(const struct tw_page *, const struct tw_host *,
+				      struct tw_ts *),
 		   struct tw_ts *ts)
 {
+	const struct tw_vvar_clock *vv = h->vvar;
 	const struct tw_fast *fp = &pg->fast[line];
 	const int coarse = clockid == 5 || clockid == 6;
 	int64_t a, b, vsec, vnsec;
@@ -132,8 +132,29 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int
 			*ts = t;
 			return 0;
 		}
-		if (rate != 0)
-			return rate_reader(pg, vv, ts);
+		if (rate != 0) {
+			/* a coarse clock at another rate: the memo, while it is
+			 * the computation's answer (tw_memo) */
+			const struct tw_memo *m = h->memo + (clockid - 5);
+			uint32_t ms, vs;
+
+			if (!coarse || !h->memo)
+				return rate_reader(pg, h, ts);
+			ms = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
+			vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
+			if ((ms & 1) || TW_LOAD(m->vseq) != vs || TW_LOAD(m->pseq) != s)
+				return rate_reader(pg, h, ts);
+			a = TW_LOAD(m->sec);
+			b = TW_LOAD(m->nsec);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (TW_LOAD(m->seq) != ms || TW_LOAD(vv->seq) != vs)
+				return rate_reader(pg, h, ts);
+			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+				continue;
+			ts->sec = a;
+			ts->nsec = b;
+			return 0;
+		}
 		/* frozen: the anchor itself, no host time needed */
 		a = TW_LOAD(fp->virt_sec);
 		b = TW_LOAD(fp->virt_nsec);
@@ -150,7 +171,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_vvar_clock *vv, int
 #define TW_READ_FIXED(id)                                                                  \
 	case id:                                                                           \
 		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
-		    __builtin_expect(!tw_read_clock_vvar(pg, h->vvar, tw_clock_line(id), id,     \
+		    __builtin_expect(!tw_read_clock_vvar(pg, h, tw_clock_line(id), id,           \
 						     tw_read_rate_##id, ts),                       \
 				     1))                                                   \
 			return 0;                                                          \

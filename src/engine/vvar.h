@@ -64,13 +64,14 @@ static inline uint64_t tw_rdtscp(void)
 /* Host clock `clockid` (0 <= clockid < 12, as the engine's clock table
  * guarantees) plus (add_sec, add_nsec), 0 <= add_nsec < 1e9, as whole seconds
  * and nanoseconds past them (possibly more than 1e9: the kernel's vDSO
- * normalises after its loop, tw_vvar_read does).  The addend (a namespace's
+ * normalises after its loop, tw_vvar_read does), and the data's sequence count
+ * they were read under.  The addend (a namespace's
  * offset) joins the kernel's own base before the TSC product is added, so that
  * it costs the read no latency.  0, or 1 when the page cannot serve the clock
  * (now or ever). */
 static inline __attribute__((always_inline)) int
 tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
-	    uint64_t *sec_out, uint64_t *ns_out)
+	    uint64_t *sec_out, uint64_t *ns_out, uint32_t *seq_out)
 {
 	const int coarse = clockid == 5 || clockid == 6;
 	uint64_t sec, ns;
@@ -119,6 +120,7 @@ tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64
 	}
 	*sec_out = sec;
 	*ns_out = ns;
+	*seq_out = seq;
 	return 0;
 }
 
@@ -127,8 +129,9 @@ tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int6
 	     struct tw_ts *ts)
 {
 	uint64_t sec, ns;
+	uint32_t seq;
 
-	if (tw_vvar_now(vc, clockid, add_sec, add_nsec, &sec, &ns))
+	if (tw_vvar_now(vc, clockid, add_sec, add_nsec, &sec, &ns, &seq))
 		return 1;
 	while (__builtin_expect(ns >= 1000000000ULL, 0)) {
 		ns -= 1000000000ULL;

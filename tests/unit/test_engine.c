@@ -9,6 +9,7 @@
 #include "clockmath.h"
 #include "engine.h"
 #include "tap.h"
+#include "vvar.h"
 
 static struct tw_page pg;
 static struct tw_host host;
@@ -55,6 +56,98 @@ static void coarse_never_back(int clk, const char *name)
 	}
 	if (!tap_ok(back == 0, "%s never steps back across 2000 rate changes 1 <-> 10", name))
 		tap_diag("%d steps back, the worst %lld ns", back, (long long)worst);
+}
+
+/* ---- host time from a kernel data page, faked ------------------------------
+ * mult 0 stops the TSC's contribution, so every reading is the page's base
+ * time exactly and each result can be computed here. */
+static struct tw_vvar_clock fake[2];
+static struct tw_memo memo[2];
+
+static void fake_base(int64_t sec, int64_t nsec)
+{
+	__atomic_store_n(&fake[0].seq, fake[0].seq + 1, __ATOMIC_RELEASE);
+	for (int c = 0; c < 2; c++)
+		for (int id = 0; id < TW_VVAR_NBASES; id++) {
+			fake[c].basetime[id].sec = (uint64_t)sec + (uint64_t)id; /* each clock its own */
+			fake[c].basetime[id].nsec = (uint64_t)nsec << fake[c].shift;
+			if (id == 5 || id == 6) /* coarse: not shifted */
+				fake[c].basetime[id].nsec = (uint64_t)nsec;
+		}
+	__atomic_store_n(&fake[0].seq, fake[0].seq + 1, __ATOMIC_RELEASE);
+	fake[1].seq = fake[0].seq;
+}
+
+/* What a read of `clk` must give: the line's map of the fake host reading. */
+static int64_t expect_ns(int clk)
+{
+	int64_t h = (int64_t)fake[clk == 4].basetime[clk].sec * TW_NSEC +
+		    (int64_t)(fake[clk == 4].basetime[clk].nsec >>
+			      (clk == 5 || clk == 6 ? 0 : fake[clk == 4].shift));
+	int line = tw_clock_line(clk);
+
+	return tw_map_line((enum tw_line)line, pg.p.base[line], pg.p.rate, h);
+}
+
+static void test_data_page(const struct tw_params *start)
+{
+	static const int clocks[] = { 0, 1, 4, 5, 6, 7, 11 };
+	struct tw_host saved = host;
+	struct tw_params p = *start;
+	int bad = 0;
+
+	for (int c = 0; c < 2; c++) {
+		fake[c].clock_mode = TW_VVAR_CLOCKMODE_TSC;
+		fake[c].cycle_last = 0;
+		fake[c].max_cycles = ~0ULL;
+		fake[c].mask = ~0ULL;
+		fake[c].mult = 0;
+		fake[c].shift = 24;
+	}
+	fake_base(1800000000, 123456789);
+	host.vvar = fake;
+	host.memo = memo;
+	for (int r = 0; r < 4; r++) {
+		static const uint64_t rates[] = { TW_RATE_ONE, 2ULL << 32, 0, 3ULL << 31 };
+
+		p.rate = rates[r];
+		publish(&p);
+		for (int step = 0; step < 3; step++) {
+			for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+				int64_t want = expect_ns(clocks[i]), a = read_ns(clocks[i]);
+				int64_t b = read_ns(clocks[i]); /* a coarse one from the memo */
+
+				if (a != want || b != want) {
+					if (bad++ < 5)
+						tap_diag("rate %.1f clock %d: %lld, %lld, want %lld",
+							 (double)p.rate / 4294967296.0, clocks[i],
+							 (long long)a, (long long)b, (long long)want);
+				}
+			}
+			fake_base(1800000000 + step * 7, 987654321 - step * 1000);
+		}
+	}
+	tap_ok(!bad, "from the kernel's data page, every clock at rates 1, 2, 0 and 1.5 is "
+		     "the map of its host reading, through 3 kernel updates each (%d bad)", bad);
+	read_ns(CLOCK_REALTIME_COARSE);
+	read_ns(CLOCK_MONOTONIC_COARSE);
+	tap_ok(memo[0].vseq == fake[0].seq && memo[1].vseq == fake[0].seq &&
+		       memo[0].sec * TW_NSEC + memo[0].nsec == expect_ns(CLOCK_REALTIME_COARSE),
+	       "the coarse memos hold the last update's readings");
+
+	/* the memo is keyed on the clock page too: a change is seen at once */
+	p.rate = 5ULL << 32;
+	publish(&p);
+	TAP_EQ_I64(read_ns(CLOCK_REALTIME_COARSE), expect_ns(CLOCK_REALTIME_COARSE),
+		   "a coarse reading after a change of rate, kernel data unchanged, is the new map");
+	/* a clock source other than the TSC: the host vDSO answers, not the page */
+	fake[0].clock_mode = 2;
+	tap_ok(read_ns(CLOCK_REALTIME) != expect_ns(CLOCK_REALTIME) &&
+		       read_ns(CLOCK_REALTIME) > 0,
+	       "clock mode not the TSC: the page is not read, the host vDSO is");
+	fake[0].clock_mode = TW_VVAR_CLOCKMODE_TSC;
+	host = saved;
+	publish(start);
 }
 
 int main(void)
@@ -109,6 +202,7 @@ int main(void)
 		host = saved;
 	}
 
+	test_data_page(&p);
 	p.rate = TW_RATE_ONE;
 	publish(&p);
 	coarse_never_back(CLOCK_MONOTONIC_COARSE, "MONOTONIC_COARSE");
