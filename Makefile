@@ -49,7 +49,7 @@ $(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
 	$(CC) $(BASE) $(ENGINE) $(HOST_SAN) -c $< -o $@
 $(BUILD)/guest/engine/%.o: src/engine/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(ENGINE) -fvisibility=hidden $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) $(ENGINE) -fvisibility=hidden -ffunction-sections $(GUEST_SAN) -c $< -o $@
 $(BUILD)/host/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
@@ -69,11 +69,12 @@ $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CONTROL_LIB)
 VDSO := $(BUILD)/timewarp-vdso.so
 $(BUILD)/guest/vdso/%.o: src/vdso/%.c $(HEADERS) src/vdso/vdso.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(ENGINE) -Isrc/vdso -fno-asynchronous-unwind-tables $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) $(ENGINE) -Isrc/vdso -fno-asynchronous-unwind-tables -ffunction-sections $(GUEST_SAN) -c $< -o $@
 $(VDSO): $(BUILD)/guest/vdso/vdso.o $(call gobj,$(ENGINE_SRC)) src/vdso/vdso.lds src/vdso/vdso.map
 	$(CC) -nostdlib -shared -Wl,-T,src/vdso/vdso.lds -Wl,--version-script=src/vdso/vdso.map \
 		-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,--no-undefined \
-		-Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--strip-all -o $@ $(filter %.o,$^)
+		-Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--strip-all -Wl,--gc-sections \
+		-o $@ $(filter %.o,$^)
 	@if readelf -rW $@ | grep -q R_X86_64; then \
 		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,16 +38,60 @@ __attribute__((noreturn)) static void unreachable_namespace(const char *path, co
 	_exit(1); /* the program's exit handlers and stdio are not ours to run */
 }
 
-/* The start of the [vvar] mapping (the kernel's vDSO data) from
- * /proc/self/maps, or null.  A stack buffer: no allocation (see join). */
-static const void *find_vvar(void)
+/* /proc/PID/maps's PROCMAP_QUERY ioctl (Linux 6.11, <linux/fs.h>): the
+ * mapping at an address, without formatting and scanning the whole file. */
+struct procmap_query {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size,
+		vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+_Static_assert(sizeof(struct procmap_query) == 104, "the kernel's struct procmap_query");
+#define PROCMAP_QUERY 0xc0686611UL /* _IOWR('f', 17, struct procmap_query) */
+
+/* The start of the [vvar] mapping (the kernel's vDSO data), which lies below the
+ * vDSO at `vdso` (maybe after other [vvar_...] pages), or null.  No allocation
+ * (see join).  -1 from the ioctl when the kernel has no PROCMAP_QUERY: then the
+ * caller scans the file. */
+static long vvar_by_query(int fd, const void *vdso, const void **out)
 {
+	uintptr_t addr = (uintptr_t)vdso - 1;
+
+	for (int i = 0; i < 4; i++) {
+		char name[32] = "";
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_addr = addr,
+			.vma_name_size = sizeof(name),
+			.vma_name_addr = (uintptr_t)name,
+		};
+
+		if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
+			return errno == ENOTTY || errno == EINVAL ? -1 : 0;
+		if (!strcmp(name, "[vvar]")) {
+			*out = (const void *)(uintptr_t)q.vma_start;
+			return 0;
+		}
+		if (strncmp(name, "[vvar", 5))
+			return 0;
+		addr = q.vma_start - 1;
+	}
+	return 0;
+}
+
+static const void *find_vvar(const void *vdso)
+{
+	const void *found = NULL;
 	char buf[4096];
 	size_t have = 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;
+	if (vdso && vvar_by_query(fd, vdso, &found) == 0) {
+		close(fd);
+		return found;
+	}
 	for (;;) {
 		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
 		char *line = buf, *nl;
@@ -103,7 +148,7 @@ static void join(void)
 		unreachable_namespace(path, "not a clock page of this timewarp version");
 	tw_self.page_path = page_path;
 	tw_self.page = m;
-	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar()))
+	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso)))
 		tw_self.host.memo = coarse_memo; /* else, or refused: the vDSO's calls */
 	tw_self.vdso = tw_vdso_install(&tw_self, host_vdso);
 	if (dladdr((void *)tw_member, &info) && info.dli_fname &&

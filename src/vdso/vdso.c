@@ -24,10 +24,13 @@ long __vdso_time(long *t);
 long __vdso_clock_getres(long clk, struct tw_ts *res);
 long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache);
 
-long __vdso_clock_gettime(long clk, struct tw_ts *ts)
+/* The one copy of the read; the other entry points call it by this local
+ * name (a call to an exported name would need a relocation). */
+static long read_clock(long clk, struct tw_ts *ts)
 {
 	return tw_read_clock(D.page, &D.host, clk, ts);
 }
+long __vdso_clock_gettime(long clk, struct tw_ts *ts) __attribute__((alias("read_clock")));
 
 long __vdso_gettimeofday(struct tw_tv *tv, void *tz)
 {
@@ -41,7 +44,7 @@ long __vdso_gettimeofday(struct tw_tv *tv, void *tz)
 			return r;
 	}
 	if (tv) {
-		if ((r = tw_gettime(D.page, &D.host, 0 /* CLOCK_REALTIME */, &ts)))
+		if ((r = read_clock(0 /* CLOCK_REALTIME */, &ts)))
 			return r;
 		tv->sec = ts.sec;
 		tv->usec = ts.nsec / 1000;
@@ -54,8 +57,8 @@ long __vdso_time(long *t)
 {
 	struct tw_ts ts;
 
-	if (tw_gettime(D.page, &D.host, 5 /* CLOCK_REALTIME_COARSE */, &ts))
-		tw_gettime(D.page, &D.host, 0, &ts);
+	if (read_clock(5 /* CLOCK_REALTIME_COARSE */, &ts))
+		read_clock(0, &ts);
 	if (t)
 		*t = ts.sec;
 	return ts.sec;
@@ -77,7 +80,7 @@ long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache)
 }
 
 /* The plain names the kernel's vDSO also exports. */
-long clock_gettime(long clk, struct tw_ts *ts) __attribute__((alias("__vdso_clock_gettime")));
+long clock_gettime(long clk, struct tw_ts *ts) __attribute__((alias("read_clock")));
 long gettimeofday(struct tw_tv *tv, void *tz) __attribute__((alias("__vdso_gettimeofday")));
 long time(long *t) __attribute__((alias("__vdso_time")));
 long clock_getres(long clk, struct tw_ts *res) __attribute__((alias("__vdso_clock_getres")));
