@@ -87,7 +87,7 @@ long tw_page_check(const volatile struct tw_page *pg)
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		struct tw_ts *ts)
 {
-	return tw_read_clock(pg, h, clockid, ts);
+	return tw_read_clock_dispatch(pg, h, clockid, ts);
 }
 
 static inline __attribute__((always_inline)) int
@@ -133,6 +133,10 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 	TW_RATE_READER(id)                                                                 \
 	{                                                                                  \
 		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
+	}                                                                                  \
+	TW_CLOCK_READER(id)                                                                \
+	{                                                                                  \
+		return tw_read_clock(pg, h, id, ts);                                       \
 	}
 READ_RATE(0)
 READ_RATE(1)

@@ -168,7 +168,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 
 /* One clock, known at compile time: the clock table, the kind of read and the
  * page's offsets fold into straight code. */
-#define TW_READ_FIXED(id)                                                                  \
+#define TW_READ_CASE(id)                                                                   \
 	case id:                                                                           \
 		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
 		    __builtin_expect(!tw_read_clock_vvar(pg, h, tw_clock_line(id), id,           \
@@ -177,19 +177,49 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			return 0;                                                          \
 		break
 
-/* clock_gettime inside the namespace of `pg`: each entry point's one body. */
+/* clock_gettime inside the namespace of `pg`, all inline: for an entry point
+ * that has work left after the read (libc's: errno).  0 or -errno. */
 static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_page *pg,
 								 const struct tw_host *h,
 								 long clockid, struct tw_ts *ts)
 {
 	switch (clockid) {
-		TW_READ_FIXED(0);  /* REALTIME */
-		TW_READ_FIXED(1);  /* MONOTONIC */
-		TW_READ_FIXED(4);  /* MONOTONIC_RAW */
-		TW_READ_FIXED(5);  /* REALTIME_COARSE */
-		TW_READ_FIXED(6);  /* MONOTONIC_COARSE */
-		TW_READ_FIXED(7);  /* BOOTTIME */
-		TW_READ_FIXED(11); /* TAI */
+		TW_READ_CASE(0);  /* REALTIME */
+		TW_READ_CASE(1);  /* MONOTONIC */
+		TW_READ_CASE(4);  /* MONOTONIC_RAW */
+		TW_READ_CASE(5);  /* REALTIME_COARSE */
+		TW_READ_CASE(6);  /* MONOTONIC_COARSE */
+		TW_READ_CASE(7);  /* BOOTTIME */
+		TW_READ_CASE(11); /* TAI */
+	}
+	return tw_read_clock_call(pg, h, clockid, ts);
+}
+
+/* The same read as one function per clock id (engine.c), each with registers
+ * of its own, and an entry point that only dispatches to them by tail call:
+ * for the timewarp vDSO, whose entry point returns what the read returns. */
+#define TW_CLOCK_READER(id)                                                                \
+	long tw_read_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+TW_CLOCK_READER(0);
+TW_CLOCK_READER(1);
+TW_CLOCK_READER(4);
+TW_CLOCK_READER(5);
+TW_CLOCK_READER(6);
+TW_CLOCK_READER(7);
+TW_CLOCK_READER(11);
+
+static inline __attribute__((always_inline)) long
+tw_read_clock_dispatch(const struct tw_page *pg, const struct tw_host *h, long clockid,
+		       struct tw_ts *ts)
+{
+	switch (clockid) {
+	case 0: return tw_read_0(pg, h, ts);
+	case 1: return tw_read_1(pg, h, ts);
+	case 4: return tw_read_4(pg, h, ts);
+	case 5: return tw_read_5(pg, h, ts);
+	case 6: return tw_read_6(pg, h, ts);
+	case 7: return tw_read_7(pg, h, ts);
+	case 11: return tw_read_11(pg, h, ts);
 	}
 	return tw_read_clock_call(pg, h, clockid, ts);
 }

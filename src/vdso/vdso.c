@@ -28,7 +28,7 @@ long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache);
  * name (a call to an exported name would need a relocation). */
 static long read_clock(long clk, struct tw_ts *ts)
 {
-	return tw_read_clock(D.page, &D.host, clk, ts);
+	return tw_read_clock_dispatch(D.page, &D.host, clk, ts);
 }
 long __vdso_clock_gettime(long clk, struct tw_ts *ts) __attribute__((alias("read_clock")));
 
