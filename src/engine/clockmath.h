@@ -144,13 +144,15 @@ static inline uint64_t tw_line_max_sec(int line)
 static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t sec,
 			     uint64_t ns, struct tw_ts *ts)
 {
-	int64_t d0 = (int64_t)sec * 1000000000LL - b.host, a_hi, w;
-	__int128 a = (__int128)d0 * (__int128)rate;
+	int64_t d0, a_hi, w;
+	__int128 a;
 	uint64_t a_lo, ws, wn, t, n;
 	int k;
 
 	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33), 0))
 		return 1;
+	d0 = (int64_t)sec * 1000000000LL - b.host; /* sec < 2^33: no overflow */
+	a = (__int128)d0 * (__int128)rate;
 	if (__builtin_expect(a >= (__int128)INT64_MAX * 4294967296 ||
 				     a <= (__int128)INT64_MIN * 4294967296, 0))
 		return 1;

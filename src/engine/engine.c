@@ -119,8 +119,10 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 		/* one writer at a time; one that finds it taken leaves it */
 		if (!(ms & 1) && __atomic_compare_exchange_n(&m->seq, &ms, ms + 1, 0,
 							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_thread_fence(__ATOMIC_RELEASE); /* seq odd before the data */
 			STORE(m->vseq, vs);
 			STORE(m->pseq, s);
+			STORE(m->page, pg);
 			STORE(m->sec, ts->sec);
 			STORE(m->nsec, ts->nsec);
 			__atomic_store_n(&m->seq, ms + 2, __ATOMIC_RELEASE);
@@ -129,25 +131,10 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 	return 0;
 }
 
-#define READ_RATE(id)                                                                       \
-	TW_RATE_READER(id)                                                                 \
-	{                                                                                  \
-		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
-	}                                                                                  \
-	TW_CLOCK_READER(id)                                                                \
-	{                                                                                  \
-		return tw_read_clock(pg, h, id, ts);                                       \
-	}
-READ_RATE(0)
-READ_RATE(1)
-READ_RATE(4)
-READ_RATE(5)
-READ_RATE(6)
-READ_RATE(7)
-READ_RATE(11)
 
-long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
-			struct tw_ts *ts)
+/* The read through the host vDSO's entry points (or the system call). */
+static inline __attribute__((always_inline)) long
+read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struct tw_ts *ts)
 {
 	int line = tw_clock_line(clockid);
 	struct tw_fast f;
@@ -160,8 +147,21 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 		return tw_host_gettime(h, clockid, ts);
 	/* The host time goes straight into the caller's buffer and is turned into
 	 * virtual time there: fewer values live across the host call. */
-	do {
+	for (;;) {
 		s = tw_seq_begin(pg);
+		rate = TW_LOAD(pg->p.rate);
+		if (rate == 0 && ((TW_VVAR_SERVED >> clockid) & 1)) {
+			/* frozen: the anchor itself, no host time needed (for the
+			 * clocks every host serves; the ALARM ones may fail) */
+			f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
+			f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
+			if (!tw_seq_retry(pg, s)) {
+				ts->sec = f.virt_sec;
+				ts->nsec = f.virt_nsec;
+				return 0;
+			}
+			continue;
+		}
 		r = h->clock_gettime ? h->clock_gettime(clockid, ts)
 				     : tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
 		if (__builtin_expect(r != 0, 0))
@@ -174,7 +174,9 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 		f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
 		b.host = TW_LOAD(pg->p.base[line].host);
 		b.virt = TW_LOAD(pg->p.base[line].virt);
-	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
+		if (__builtin_expect(!tw_seq_retry(pg, s), 1))
+			break;
+	}
 	tw_coarse_floor(clockid, ts, f.anchor_sec, b.host);
 	if (rate == TW_RATE_ONE && !tw_offset_ts(line, ts, f.off_sec, f.off_nsec, ts))
 		return 0;
@@ -186,6 +188,34 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
 	return 0;
 }
+
+long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
+			struct tw_ts *ts)
+{
+	return read_call(pg, h, clockid, ts);
+}
+
+/* The readers of each clock id the page serves (read.h). */
+#define READ_RATE(id)                                                                       \
+	TW_RATE_READER(id)                                                                 \
+	{                                                                                  \
+		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
+	}                                                                                  \
+	TW_CALL_READER(id)                                                                 \
+	{                                                                                  \
+		return read_call(pg, h, id, ts);                                           \
+	}                                                                                  \
+	TW_CLOCK_READER(id)                                                                \
+	{                                                                                  \
+		return tw_read_clock(pg, h, id, ts);                                       \
+	}
+READ_RATE(0)
+READ_RATE(1)
+READ_RATE(4)
+READ_RATE(5)
+READ_RATE(6)
+READ_RATE(7)
+READ_RATE(11)
 
 static void copy_params(struct tw_params *out, const struct tw_params *in)
 {

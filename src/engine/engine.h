@@ -32,6 +32,7 @@ struct tw_memo {
 	uint32_t vseq; /* the kernel data's sequence count it was computed under */
 	uint32_t pseq; /* the clock page's */
 	uint32_t pad;
+	const struct tw_page *page; /* which page: a process may read another's */
 	int64_t sec, nsec;
 };
 

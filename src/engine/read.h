@@ -12,8 +12,9 @@
  * with the old parameters, its host read came after the writer made seq odd, so
  * its second load of seq sees the change and it retries.  Without that, a rate
  * change from 10 to 1 would let one reader extrapolate the old rate past h0 and
- * the next reader see MONOTONIC go backwards.  The host read is an opaque call (a
- * compiler barrier); the vDSO orders its own TSC read with lfence. */
+ * the next reader see MONOTONIC go backwards.  The host read is an opaque call
+ * (a compiler barrier), or the kernel data page's read, whose RDTSCP waits for
+ * the sequence loads before it and is a compiler barrier too (vvar.h). */
 #ifndef TW_READ_H
 #define TW_READ_H
 
@@ -70,9 +71,20 @@ static inline int tw_offset_ts(int line, const struct tw_ts *ht, int64_t off_sec
 	return 0;
 }
 
-/* The read through the host vDSO's entry points (or the system call): engine.c. */
+/* The read through the host vDSO's entry points (or the system call): engine.c,
+ * for any clock id, and one function per clock id the page serves. */
 long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
 			struct tw_ts *ts);
+#define TW_CALL_READER(id)                                                                 \
+	long tw_read_call_##id(const struct tw_page *pg, const struct tw_host *h,             \
+			       struct tw_ts *ts)
+TW_CALL_READER(0);
+TW_CALL_READER(1);
+TW_CALL_READER(4);
+TW_CALL_READER(5);
+TW_CALL_READER(6);
+TW_CALL_READER(7);
+TW_CALL_READER(11);
 
 /* A read at a rate other than 0 and 1, host time from the kernel's data page:
  * engine.c, one function per clock id, out of line, so that the common reads
@@ -135,14 +147,16 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 		if (rate != 0) {
 			/* a coarse clock at another rate: the memo, while it is
 			 * the computation's answer (tw_memo) */
-			const struct tw_memo *m = h->memo + (clockid - 5);
+			const struct tw_memo *m;
 			uint32_t ms, vs;
 
 			if (!coarse || !h->memo)
 				return rate_reader(pg, h, ts);
+			m = h->memo + (clockid - 5);
 			ms = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
 			vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
-			if ((ms & 1) || TW_LOAD(m->vseq) != vs || TW_LOAD(m->pseq) != s)
+			if ((ms & 1) || TW_LOAD(m->vseq) != vs || TW_LOAD(m->pseq) != s ||
+			    TW_LOAD(m->page) != pg)
 				return rate_reader(pg, h, ts);
 			a = TW_LOAD(m->sec);
 			b = TW_LOAD(m->nsec);
@@ -175,7 +189,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 						     tw_read_rate_##id, ts),                       \
 				     1))                                                   \
 			return 0;                                                          \
-		break
+		return tw_read_call_##id(pg, h, ts)
 
 /* clock_gettime inside the namespace of `pg`, all inline: for an entry point
  * that has work left after the read (libc's: errno).  0 or -errno. */

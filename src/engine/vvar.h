@@ -51,9 +51,10 @@ static inline uint64_t tw_rdtscp(void)
 {
 	uint32_t lo, hi, aux;
 
-	/* RDTSCP waits for the loads before it (the sequence count), as the
-	 * kernel's rdtsc_ordered() does with the same instruction */
-	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	/* RDTSCP waits for the loads before it (the sequence counts), as the
+	 * kernel's rdtsc_ordered() does with the same instruction; "memory" keeps
+	 * the compiler from moving loads across it either way */
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
 	return ((uint64_t)hi << 32) | lo;
 }
 

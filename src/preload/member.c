@@ -51,8 +51,8 @@ _Static_assert(sizeof(struct procmap_query) == 104, "the kernel's struct procmap
 
 /* The start of the [vvar] mapping (the kernel's vDSO data), which lies below the
  * vDSO at `vdso` (maybe after other [vvar_...] pages), or null.  No allocation
- * (see join).  -1 from the ioctl when the kernel has no PROCMAP_QUERY: then the
- * caller scans the file. */
+ * (see join).  -1 when the query fails (a kernel without PROCMAP_QUERY, a
+ * seccomp filter): then the caller scans the file. */
 static long vvar_by_query(int fd, const void *vdso, const void **out)
 {
 	uintptr_t addr = (uintptr_t)vdso - 1;
@@ -67,7 +67,7 @@ static long vvar_by_query(int fd, const void *vdso, const void **out)
 		};
 
 		if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
-			return errno == ENOTTY || errno == EINVAL ? -1 : 0;
+			return -1;
 		if (!strcmp(name, "[vvar]")) {
 			*out = (const void *)(uintptr_t)q.vma_start;
 			return 0;
@@ -102,7 +102,7 @@ static const void *find_vvar(const void *vdso)
 		buf[have] = 0;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = 0;
-			if (nl - line > 7 && !strcmp(nl - 7, " [vvar]")) {
+			if (nl - line > 7 && !strcmp(nl - 7, " [vvar]") && !strchr(line, '/')) {
 				close(fd);
 				return (const void *)strtoul(line, NULL, 16);
 			}

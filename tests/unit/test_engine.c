@@ -150,6 +150,54 @@ static void test_data_page(const struct tw_params *start)
 	publish(start);
 }
 
+/* The TSC scaling of tw_vvar_now: with mult 2^24 and shift 24 a cycle is a
+ * nanosecond, so a reading is its base plus the cycles since cycle_last,
+ * bracketed by TSC readings taken around it. */
+static void test_tsc_scaling(void)
+{
+	struct tw_vvar_clock vc[2];
+	struct tw_ts ts = { 0, 0 };
+	uint64_t before, after;
+	int64_t base = 1800000000LL * TW_NSEC + 250000000LL, got;
+
+	memset(vc, 0, sizeof(vc));
+	vc[0].clock_mode = TW_VVAR_CLOCKMODE_TSC;
+	vc[0].mask = ~0ULL;
+	vc[0].mult = 1U << 24;
+	vc[0].shift = 24;
+	vc[0].basetime[1].sec = 1800000000ULL;
+	vc[0].basetime[1].nsec = 250000000ULL << 24;
+
+	vc[0].max_cycles = ~0ULL >> 1;
+	before = tw_rdtscp();
+	vc[0].cycle_last = before - 1000;
+	tap_ok(!tw_vvar_gettime(vc, 1, &ts), "a reading from a page in TSC mode");
+	after = tw_rdtscp();
+	got = tw_ts_ns(&ts) - base;
+	tap_ok(got >= 1000 && (uint64_t)got <= after - vc[0].cycle_last && ts.nsec < TW_NSEC,
+	       "is its base plus the cycles since cycle_last (%lld ns)", (long long)got);
+
+	vc[0].cycle_last = tw_rdtscp() + 1000000000000ULL; /* minutes ahead of the TSC */
+	tap_ok(!tw_vvar_gettime(vc, 1, &ts) && tw_ts_ns(&ts) == base,
+	       "a TSC behind cycle_last adds nothing (the kernel's rule)");
+
+	vc[0].max_cycles = 1000; /* every delta too long for 64 bits: the 128-bit way */
+	vc[0].cycle_last = 0;
+	before = tw_rdtscp();
+	ts = (struct tw_ts){ 0, 0 };
+	tap_ok(!tw_vvar_gettime(vc, 1, &ts), "a reading long after cycle_last");
+	after = tw_rdtscp();
+	got = tw_ts_ns(&ts) - base;
+	tap_ok(got >= (int64_t)before && got <= (int64_t)after,
+	       "past max_cycles the product is taken in 128 bits (%llu cycles, exact)",
+	       (unsigned long long)got);
+
+	vc[0].clock_mode = 0; /* VDSO_CLOCKMODE_NONE: the host vDSO makes a system call */
+	TAP_EQ_I64(tw_vvar_gettime(vc, 1, &ts), 1, "a page not in TSC mode is refused");
+	vc[0].clock_mode = TW_VVAR_CLOCKMODE_TSC;
+	TAP_EQ_I64(tw_vvar_gettime(vc, 8, &ts), 1, "REALTIME_ALARM is not served by the page");
+}
+
 int main(void)
 {
 	int64_t now[TW_NLINES], ref[TW_NLINES];
@@ -203,6 +251,7 @@ int main(void)
 	}
 
 	test_data_page(&p);
+	test_tsc_scaling();
 	p.rate = TW_RATE_ONE;
 	publish(&p);
 	coarse_never_back(CLOCK_MONOTONIC_COARSE, "MONOTONIC_COARSE");
