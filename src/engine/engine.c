@@ -205,9 +205,19 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 	{                                                                                  \
 		return read_call(pg, h, id, ts);                                           \
 	}                                                                                  \
+	static inline __attribute__((always_inline)) int                                  \
+	rate_inline_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts) \
+	{                                                                                  \
+		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
+	}                                                                                  \
 	TW_CLOCK_READER(id)                                                                \
 	{                                                                                  \
-		return tw_read_clock(pg, h, id, ts);                                       \
+		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
+		    __builtin_expect(!tw_read_clock_vvar(pg, h, tw_clock_line(id), id,           \
+						     rate_inline_##id, ts),                        \
+				     1))                                                   \
+			return 0;                                                          \
+		return tw_read_call_##id(pg, h, ts);                                       \
 	}
 READ_RATE(0)
 READ_RATE(1)
