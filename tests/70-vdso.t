@@ -83,6 +83,20 @@ for how in "" call; do
 	near "$(echo "$got" | field 4)" "$("$VDSO" | field 4)" 2 "$label: MONOTONIC_RAW unshifted"
 done
 
+# Inside a kernel time namespace the first data page is the namespace's (clock
+# mode "time namespace"): the engine leaves it to the host vDSO, and the clocks
+# are the kernel namespace's, shifted by timewarp's.
+if unshare -T --monotonic 86400 --fork true 2>/dev/null; then
+	is "$(unshare -T --monotonic 86400 --fork -- "$TW" run -- "$VDSO" source)" "vdso calls" \
+		"inside a kernel time namespace host time comes through the host vDSO's entry points"
+	run_cmd unshare -T --monotonic 86400 --fork -- "$TW" run --offset +1d --monotonic 100s -- \
+		"$VDSO" bracket 86400 100 0
+	is "$status $(echo $out)" "0 0 ok 5 ok 11 ok 1 ok 4 ok 6 ok 7 ok" \
+		"and every clock is the kernel namespace's, shifted by --offset +1d --monotonic 100s"
+else
+	skip 2 "unshare -T (the kernel's time namespace) is not permitted here"
+fi
+
 # The fallback: without the host vDSO the engine makes the system call, and
 # still answers with virtual time
 got=$(TIMEWARP_HOST_VDSO=off "$TW" run --at @2000000000 --freeze -- "$VDSO")
