@@ -412,6 +412,15 @@ static int cmd_mem(void)
 		if (!strncmp(line, "VmRSS:", 6))
 			printf("rss_kb %ld\n", strtol(line + 6, NULL, 10));
 	fclose(f);
+	/* what this process alone has written: its own anonymous and copied pages
+	 * (the resident set also counts shared library pages the kernel maps
+	 * around each fault) */
+	if ((f = fopen("/proc/self/smaps_rollup", "r"))) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Private_Dirty:", 14))
+				printf("dirty_kb %ld\n", strtol(line + 14, NULL, 10));
+		fclose(f);
+	}
 	if (!(f = fopen("/proc/self/maps", "r")))
 		die("cannot read /proc/self/maps: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
