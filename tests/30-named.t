@@ -117,4 +117,41 @@ sleep 0.3 # the loop's last sleep outlives its shell by a moment
 "$TW" ls >/dev/null
 is "$(stored)" "" "the clock page goes once no process maps it"
 
+# Every run collects once 16 commands have gone: the directory stays small
+# without a scan of /proc at each start
+for i in $(seq 20); do "$TW" run -- true; done
+n=$(stored | grep -c /@run-)
+ok "$([ "$n" -le 16 ]; echo $?)" "20 runs leave at most 16 names behind ($n)"
+"$TW" ls >/dev/null
+is "$(stored)" "" "and ls clears the rest"
+
+# A page of another layout (an older timewarp's): gone once its anonymous
+# command has gone and nothing maps it, and it is a minute old; kept while its
+# name's process lives, and never when it has a name of its own
+mkdir -p "$XDG_RUNTIME_DIR/timewarp/~pages"
+for id in 0123456789abcdef 1123456789abcdef 2123456789abcdef; do
+	head -c 4096 /dev/zero | tr '\0' x >"$XDG_RUNTIME_DIR/timewarp/~pages/$id"
+	chmod 600 "$XDG_RUNTIME_DIR/timewarp/~pages/$id"
+	touch -d '-2 minutes' "$XDG_RUNTIME_DIR/timewarp/~pages/$id"
+done
+ln -s "~pages/0123456789abcdef" "$XDG_RUNTIME_DIR/timewarp/@run-999999999.0"
+ln -s "~pages/1123456789abcdef" "$XDG_RUNTIME_DIR/timewarp/@run-$$.0"
+ln -s "~pages/2123456789abcdef" "$XDG_RUNTIME_DIR/timewarp/old-ci"
+"$TW" ls >/dev/null 2>&1
+is "$(stored | sed 's,.*/,,' | sort | tr '\n' ' ')" "1123456789abcdef 2123456789abcdef @run-$$.0 old-ci " \
+	"a foreign page of a gone command is cleared; a living one's and a named one stay"
+rm -f "$XDG_RUNTIME_DIR/timewarp/@run-$$.0" "$XDG_RUNTIME_DIR/timewarp/old-ci" \
+	"$XDG_RUNTIME_DIR/timewarp/~pages/"*
+
+# Without XDG_RUNTIME_DIR nor /run/user/UID, namespaces live in memory
+# (/dev/shm) rather than in /tmp's file system
+if [ ! -d "/run/user/$(id -u)" ] && [ -w /dev/shm ]; then
+	env -u XDG_RUNTIME_DIR "$TW" create tw-shm-$$ --offset +1d
+	ok "$([ -L "/dev/shm/timewarp-$(id -u)/tw-shm-$$" ]; echo $?)" \
+		"without XDG_RUNTIME_DIR or /run/user/UID a namespace lives in /dev/shm/timewarp-UID"
+	env -u XDG_RUNTIME_DIR "$TW" rm tw-shm-$$
+else
+	skip 1 "/run/user/$(id -u) exists or /dev/shm is not writable here"
+fi
+
 done_testing

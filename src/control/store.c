@@ -1,7 +1,8 @@
 /* Where namespaces live (DESIGN section 3):
  *
  *     $XDG_RUNTIME_DIR/timewarp/        (else /run/user/UID/timewarp, else
- *         ci -> ~pages/3f2a9c0d5e6b7a81      /tmp/timewarp-UID), 0700
+ *         ci -> ~pages/3f2a9c0d5e6b7a81      /dev/shm/timewarp-UID, else
+ *                                            /tmp/timewarp-UID), 0700
  *         @run-4242.0 -> ~pages/...     an anonymous namespace of `timewarp run`
  *         ~pages/3f2a9c0d5e6b7a81       the clock pages, 0600
  *
@@ -17,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -69,6 +72,10 @@ static int base_dir(char *buf, size_t n)
 	else if (snprintf(buf, n, "/run/user/%u", (unsigned)geteuid()) > 0 &&
 		 !stat(buf, &st) && S_ISDIR(st.st_mode))
 		len = snprintf(buf, n, "/run/user/%u/timewarp", (unsigned)geteuid());
+	else if (!stat("/dev/shm", &st) && S_ISDIR(st.st_mode) && !access("/dev/shm", W_OK))
+		/* memory, like /run/user: a page made there is not a file system's
+		 * journal entry (`timewarp run` makes one each time) */
+		len = snprintf(buf, n, "/dev/shm/timewarp-%u", (unsigned)geteuid());
 	else
 		len = snprintf(buf, n, "/tmp/timewarp-%u", (unsigned)geteuid());
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
@@ -270,41 +277,94 @@ static void mark_mapped(dev_t dev, ino_t ino, void *arg)
 			cs->c[i].mapped = 1;
 }
 
+/* The pid in an anonymous name "@run-PID.N" (that of the `timewarp run` that
+ * made it, which became its command), or 0. */
+static pid_t run_name_pid(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "@run-", 5))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	return *end == '.' && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+}
+
+static int pid_gone(pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) && errno == ESRCH;
+}
+
+/* A page of another layout (an older or newer timewarp) cannot say who made
+ * it: it goes if no process maps it, its name (if any) is an anonymous one
+ * whose command is gone, and it is a minute old (not one being started). */
+static int foreign_page_gone(const char *path, const char *name, struct candidate *c)
+{
+	struct stat st;
+
+	if (stat(path, &st) || st.st_mtime > time(NULL) - 60)
+		return 0;
+	if (name[0] && !pid_gone(run_name_pid(strrchr(name, '/') + 1)))
+		return 0;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	return 1;
+}
+
 /* Namespaces nobody can use any more, cleared away once at least `least` are
  * found (one scan of /proc serves them all):
  * - those of `timewarp run` (transient) whose command has exited: the creator
  *   is gone (run became the command) and no process maps the page;
  * - pages without a name (removed while members ran, or half made) that no
- *   process maps and whose creator is gone. */
+ *   process maps and whose creator is gone;
+ * - pages of another layout, as foreign_page_gone says.
+ * Every `timewarp run` calls this, so it first counts what might go from the
+ * names alone (an @run name's pid, pages beyond the names) and stops there
+ * when that is fewer than `least`; then each name is resolved once. */
 void tw_store_collect(const char *dir, size_t least)
 {
-	char pages[PATH_MAX], **names, **ids;
+	char pages[PATH_MAX], **names, **ids, (*target)[PATH_MAX + 32] = NULL;
 	struct candidates cs = { NULL, 0 };
-	int n = list(dir, listed_name, &names), m;
+	int n = list(dir, listed_name, &names), m, listed;
+	size_t maybe = 0;
 
 	if (n < 0)
 		return;
 	snprintf(pages, sizeof(pages), "%s/" PAGES, dir);
-	m = list(pages, is_page_id, &ids);
-	if (m > 0 && !(cs.c = calloc((size_t)m, sizeof(*cs.c))))
+	m = listed = list(pages, is_page_id, &ids);
+	if (least > 1) {
+		for (int i = 0; i < n; i++)
+			maybe += (size_t)pid_gone(run_name_pid(names[i]));
+		if (m > n)
+			maybe += (size_t)(m - n);
+		if (maybe < least && m > 0)
+			m = 0;
+	}
+	if (m > 0 && (!(cs.c = calloc((size_t)m, sizeof(*cs.c))) ||
+		      (n > 0 && !(target = calloc((size_t)n, sizeof(*target))))))
 		m = 0;
+	for (int i = 0; i < n && m > 0; i++)
+		if (tw_store_resolve(dir, names[i], target[i], sizeof(target[i])))
+			target[i][0] = 0;
 	for (int j = 0; j < m; j++) {
 		struct candidate *c = &cs.c[cs.n];
 		struct tw_ns *ns;
+		int r;
+
 		snprintf(c->page, sizeof(c->page), "%s/%s", pages, ids[j]);
 		c->name[0] = 0;
-		for (int i = 0; i < n && !c->name[0]; i++) {
-			char page[PATH_MAX + 32];
-			if (!tw_store_resolve(dir, names[i], page, sizeof(page)) &&
-			    !strcmp(page, c->page))
+		for (int i = 0; i < n && !c->name[0]; i++)
+			if (!strcmp(target[i], c->page))
 				snprintf(c->name, sizeof(c->name), "%s/%s", dir, names[i]);
-		}
-		if (tw_ns_open_path(c->page, &ns))
+		c->mapped = 0;
+		if ((r = tw_ns_open_path(c->page, &ns))) {
+			if (r == -EPROTO && foreign_page_gone(c->page, c->name, c))
+				cs.n++;
 			continue;
+		}
 		if (creator_gone(ns->page) && (!c->name[0] || (ns->page->flags & TW_FLAG_RUN))) {
 			c->dev = ns->dev;
 			c->ino = ns->ino;
-			c->mapped = 0;
 			cs.n++;
 		}
 		tw_ns_close(ns);
@@ -317,8 +377,9 @@ void tw_store_collect(const char *dir, size_t least)
 				tw_store_unname(cs.c[i].name, cs.c[i].page);
 			unlink(cs.c[i].page);
 		}
+	free(target);
 	free(cs.c);
-	if (m >= 0)
+	if (listed >= 0)
 		tw_names_free(ids);
 	tw_names_free(names);
 }
