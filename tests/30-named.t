@@ -143,15 +143,4 @@ is "$(stored | sed 's,.*/,,' | sort | tr '\n' ' ')" "1123456789abcdef 2123456789
 rm -f "$XDG_RUNTIME_DIR/timewarp/@run-$$.0" "$XDG_RUNTIME_DIR/timewarp/old-ci" \
 	"$XDG_RUNTIME_DIR/timewarp/~pages/"*
 
-# Without XDG_RUNTIME_DIR nor /run/user/UID, namespaces live in memory
-# (/dev/shm) rather than in /tmp's file system
-if [ ! -d "/run/user/$(id -u)" ] && [ -w /dev/shm ]; then
-	env -u XDG_RUNTIME_DIR "$TW" create tw-shm-$$ --offset +1d
-	ok "$([ -L "/dev/shm/timewarp-$(id -u)/tw-shm-$$" ]; echo $?)" \
-		"without XDG_RUNTIME_DIR or /run/user/UID a namespace lives in /dev/shm/timewarp-UID"
-	env -u XDG_RUNTIME_DIR "$TW" rm tw-shm-$$
-else
-	skip 1 "/run/user/$(id -u) exists or /dev/shm is not writable here"
-fi
-
 done_testing

@@ -68,9 +68,8 @@ void print_usage(void)
 	      "  --version          timewarp's version\n"
 	      "\n"
 	      "Named namespaces live in $XDG_RUNTIME_DIR/timewarp (else /run/user/UID/timewarp,\n"
-	      "else /dev/shm/timewarp-UID, else /tmp/timewarp-UID). run and join exit with the\n"
-	      "command's status, 128+N when it dies of signal N; 2 means bad input, 1 a failure\n"
-	      "of timewarp itself.\n",
+	      "else /tmp/timewarp-UID). run and join exit with the command's status, 128+N\n"
+	      "when it dies of signal N; 2 means bad input, 1 a failure of timewarp itself.\n",
 	      stdout);
 }
 

@@ -1,8 +1,7 @@
 /* Where namespaces live (DESIGN section 3):
  *
  *     $XDG_RUNTIME_DIR/timewarp/        (else /run/user/UID/timewarp, else
- *         ci -> ~pages/3f2a9c0d5e6b7a81      /dev/shm/timewarp-UID, else
- *                                            /tmp/timewarp-UID), 0700
+ *         ci -> ~pages/3f2a9c0d5e6b7a81      /tmp/timewarp-UID), 0700
  *         @run-4242.0 -> ~pages/...     an anonymous namespace of `timewarp run`
  *         ~pages/3f2a9c0d5e6b7a81       the clock pages, 0600
  *
@@ -72,10 +71,6 @@ static int base_dir(char *buf, size_t n)
 	else if (snprintf(buf, n, "/run/user/%u", (unsigned)geteuid()) > 0 &&
 		 !stat(buf, &st) && S_ISDIR(st.st_mode))
 		len = snprintf(buf, n, "/run/user/%u/timewarp", (unsigned)geteuid());
-	else if (!stat("/dev/shm", &st) && S_ISDIR(st.st_mode) && !access("/dev/shm", W_OK))
-		/* memory, like /run/user: a page made there is not a file system's
-		 * journal entry (`timewarp run` makes one each time) */
-		len = snprintf(buf, n, "/dev/shm/timewarp-%u", (unsigned)geteuid());
 	else
 		len = snprintf(buf, n, "/tmp/timewarp-%u", (unsigned)geteuid());
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
