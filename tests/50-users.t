@@ -25,7 +25,7 @@ fi
 
 user=$(test_user)
 if [ -z "$user" ]; then
-	skip 15 "needs root to create the test users (running as $(id -un))"
+	skip 16 "needs root to create the test users (running as $(id -un))"
 	check_host_clock
 	done_testing
 fi
@@ -47,6 +47,11 @@ got=$(as_user "$user" "$tw" join mine -- sh -c 'date -s @2000000600 >/dev/null &
 is "$got" 2000000600 "$user: date -s inside sets the namespace clock"
 is "$(as_user "$user" "$tw" run -- python3 -c "$raw_settime")" "Operation not permitted" \
 	"$user: a raw settimeofday inside fails"
+install -m 755 "$TW_BUILD/tests/tw-vdso" "$prefix/bin/tw-vdso"
+source=$(as_user "$user" "$tw" run -- "$prefix/bin/tw-vdso" source)
+is "$(as_user "$user" "$tw" run --offset +1d --monotonic 5s -- "$prefix/bin/tw-vdso" bracket 86400 5 0 |
+	tr '\n' ' ')" "0 ok 5 ok 11 ok 1 ok 4 ok 6 ok 7 ok " \
+	"$user: every clock through the timewarp vDSO is the host's, shifted (host time: $source)"
 
 # Another user, even pointed at the directory, can neither join nor change it
 run_cmd as_user twtest2 env XDG_RUNTIME_DIR="$home/run" "$tw" join mine -- date +%s
