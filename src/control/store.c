@@ -245,9 +245,15 @@ static int is_page_id(const char *name)
 	return strlen(name) == PAGE_ID_LEN && strspn(name, "0123456789abcdef") == PAGE_ID_LEN;
 }
 
+/* Whether process `pid` is gone; 0 (no pid) never is. */
+static int pid_gone(pid_t pid)
+{
+	return pid != 0 && kill(pid, 0) && errno == ESRCH;
+}
+
 static int creator_gone(const struct tw_page *pg)
 {
-	return kill(pg->creator_pid, 0) && errno == ESRCH;
+	return pid_gone(pg->creator_pid);
 }
 
 struct candidate {
@@ -283,11 +289,6 @@ static pid_t run_name_pid(const char *name)
 		return 0;
 	pid = strtol(name + 5, &end, 10);
 	return *end == '.' && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
-}
-
-static int pid_gone(pid_t pid)
-{
-	return pid > 0 && kill(pid, 0) && errno == ESRCH;
 }
 
 /* A page of another layout (an older or newer timewarp) cannot say who made

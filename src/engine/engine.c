@@ -112,7 +112,7 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0) ||
 	    tw_rate_ts(line, b, rate, sec, ns, ts))
 		return 1;
-	if ((clockid == 5 || clockid == 6) && h->memo) {
+	if (tw_coarse_clock(clockid) && h->memo) {
 		struct tw_memo *m = h->memo + (clockid - 5);
 		uint32_t ms = TW_LOAD(m->seq);
 
@@ -166,7 +166,6 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 				     : tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
 		if (__builtin_expect(r != 0, 0))
 			return r;
-		rate = TW_LOAD(pg->p.rate);
 		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
 		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
 		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
@@ -196,7 +195,7 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 }
 
 /* The readers of each clock id the page serves (read.h). */
-#define READ_RATE(id)                                                                       \
+#define READERS(id)                                                                       \
 	TW_RATE_READER(id)                                                                 \
 	{                                                                                  \
 		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
@@ -219,13 +218,7 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 			return 0;                                                          \
 		return tw_read_call_##id(pg, h, ts);                                       \
 	}
-READ_RATE(0)
-READ_RATE(1)
-READ_RATE(4)
-READ_RATE(5)
-READ_RATE(6)
-READ_RATE(7)
-READ_RATE(11)
+TW_VVAR_CLOCKS(READERS)
 
 static void copy_params(struct tw_params *out, const struct tw_params *in)
 {

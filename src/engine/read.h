@@ -45,7 +45,7 @@ static inline int tw_seq_retry(const struct tw_page *pg, uint32_t s)
 static inline void tw_coarse_floor(long clockid, struct tw_ts *ht, int64_t anchor_sec,
 				   int64_t base_host)
 {
-	if ((clockid == 5 || clockid == 6) && ht->sec < anchor_sec) {
+	if (tw_coarse_clock(clockid) && ht->sec < anchor_sec) {
 		int64_t hns = tw_ts_ns(ht);
 		if (hns < base_host && hns > base_host - 1000000000LL)
 			*ht = tw_ns_ts(base_host);
@@ -78,26 +78,16 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 #define TW_CALL_READER(id)                                                                 \
 	long tw_read_call_##id(const struct tw_page *pg, const struct tw_host *h,             \
 			       struct tw_ts *ts)
-TW_CALL_READER(0);
-TW_CALL_READER(1);
-TW_CALL_READER(4);
-TW_CALL_READER(5);
-TW_CALL_READER(6);
-TW_CALL_READER(7);
-TW_CALL_READER(11);
+#define TW_CALL_READER_DECL(id) TW_CALL_READER(id);
+TW_VVAR_CLOCKS(TW_CALL_READER_DECL)
 
 /* A read at a rate other than 0 and 1, host time from the kernel's data page:
  * engine.c, one function per clock id, out of line, so that the common reads
  * below keep their registers.  0, or 1 as tw_read_clock_vvar. */
 #define TW_RATE_READER(id)                                                                 \
 	int tw_read_rate_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
-TW_RATE_READER(0);
-TW_RATE_READER(1);
-TW_RATE_READER(4);
-TW_RATE_READER(5);
-TW_RATE_READER(6);
-TW_RATE_READER(7);
-TW_RATE_READER(11);
+#define TW_RATE_READER_DECL(id) TW_RATE_READER(id);
+TW_VVAR_CLOCKS(TW_RATE_READER_DECL)
 
 /* The read with host time from the kernel's data page (vvar.h): no call at all
  * on the common paths.  0, or 1 when the page cannot serve this read. */
@@ -109,7 +99,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 {
 	const struct tw_vvar_clock *vv = h->vvar;
 	const struct tw_fast *fp = &pg->fast[line];
-	const int coarse = clockid == 5 || clockid == 6;
+	const int coarse = tw_coarse_clock(clockid);
 	int64_t a, b, vsec, vnsec;
 	struct tw_ts t;
 	uint64_t rate;
@@ -189,7 +179,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 						     tw_read_rate_##id, ts),                       \
 				     1))                                                   \
 			return 0;                                                          \
-		return tw_read_call_##id(pg, h, ts)
+		return tw_read_call_##id(pg, h, ts);
 
 /* clock_gettime inside the namespace of `pg`, all inline: for an entry point
  * that has work left after the read (libc's: errno).  0 or -errno. */
@@ -198,13 +188,7 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 								 long clockid, struct tw_ts *ts)
 {
 	switch (clockid) {
-		TW_READ_CASE(0);  /* REALTIME */
-		TW_READ_CASE(1);  /* MONOTONIC */
-		TW_READ_CASE(4);  /* MONOTONIC_RAW */
-		TW_READ_CASE(5);  /* REALTIME_COARSE */
-		TW_READ_CASE(6);  /* MONOTONIC_COARSE */
-		TW_READ_CASE(7);  /* BOOTTIME */
-		TW_READ_CASE(11); /* TAI */
+		TW_VVAR_CLOCKS(TW_READ_CASE)
 	}
 	return tw_read_clock_call(pg, h, clockid, ts);
 }
@@ -214,26 +198,19 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
  * for the timewarp vDSO, whose entry point returns what the read returns. */
 #define TW_CLOCK_READER(id)                                                                \
 	long tw_read_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
-TW_CLOCK_READER(0);
-TW_CLOCK_READER(1);
-TW_CLOCK_READER(4);
-TW_CLOCK_READER(5);
-TW_CLOCK_READER(6);
-TW_CLOCK_READER(7);
-TW_CLOCK_READER(11);
+#define TW_CLOCK_READER_DECL(id) TW_CLOCK_READER(id);
+TW_VVAR_CLOCKS(TW_CLOCK_READER_DECL)
+
+#define TW_DISPATCH_CASE(id)                                                               \
+	case id:                                                                           \
+		return tw_read_##id(pg, h, ts);
 
 static inline __attribute__((always_inline)) long
 tw_read_clock_dispatch(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		       struct tw_ts *ts)
 {
 	switch (clockid) {
-	case 0: return tw_read_0(pg, h, ts);
-	case 1: return tw_read_1(pg, h, ts);
-	case 4: return tw_read_4(pg, h, ts);
-	case 5: return tw_read_5(pg, h, ts);
-	case 6: return tw_read_6(pg, h, ts);
-	case 7: return tw_read_7(pg, h, ts);
-	case 11: return tw_read_11(pg, h, ts);
+		TW_VVAR_CLOCKS(TW_DISPATCH_CASE)
 	}
 	return tw_read_clock_call(pg, h, clockid, ts);
 }

@@ -54,7 +54,8 @@ static int brackets(const struct tw_host *h, const struct tw_vvar_clock *vc, lon
 
 long tw_vvar_use(struct tw_host *h, const void *vvar)
 {
-	static const long served[] = { 0, 1, 4, 5, 6, 7, 11 };
+#define SERVED(id) id,
+	static const long served[] = { TW_VVAR_CLOCKS(SERVED) };
 	const struct tw_vvar_clock *vc = vvar;
 
 	h->vvar = 0;

@@ -58,9 +58,18 @@ static inline uint64_t tw_rdtscp(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* The clocks the page serves: REALTIME, MONOTONIC, MONOTONIC_RAW, the two
- * COARSE, BOOTTIME and TAI (not the ALARM clocks, nor CPU time). */
-#define TW_VVAR_SERVED 0x8f3u
+/* The clocks the page serves, X(id) for each: REALTIME, MONOTONIC,
+ * MONOTONIC_RAW, the two COARSE, BOOTTIME and TAI (not the ALARM clocks, nor
+ * CPU time).  The engine has a reader of its own for each (read.h). */
+#define TW_VVAR_CLOCKS(X) X(0) X(1) X(4) X(5) X(6) X(7) X(11)
+#define TW_VVAR_BIT(id) | (1u << (id))
+#define TW_VVAR_SERVED (0u TW_VVAR_CLOCKS(TW_VVAR_BIT))
+
+/* REALTIME_COARSE and MONOTONIC_COARSE: their base time is the time. */
+static inline int tw_coarse_clock(long clockid)
+{
+	return clockid == 5 || clockid == 6;
+}
 
 /* Host clock `clockid` (0 <= clockid < 12, as the engine's clock table
  * guarantees) plus (add_sec, add_nsec), 0 <= add_nsec < 1e9, as whole seconds
@@ -74,7 +83,7 @@ static inline __attribute__((always_inline)) int
 tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64_t add_nsec,
 	    uint64_t *sec_out, uint64_t *ns_out, uint32_t *seq_out)
 {
-	const int coarse = clockid == 5 || clockid == 6;
+	const int coarse = tw_coarse_clock(clockid);
 	uint64_t sec, ns;
 	uint32_t seq;
 
