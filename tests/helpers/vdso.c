@@ -27,6 +27,21 @@ static long long ns_of(const struct timespec *ts)
 	return ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
+/* "-3.25" seconds as nanoseconds, exactly (no floating point on the way). */
+static long long ns_arg(const char *s)
+{
+	int neg = *s == '-';
+	char *end;
+	long long sec = strtoll(s + (neg || *s == '+'), &end, 10) * 1000000000LL, frac = 0;
+
+	if (*end == '.') {
+		for (int i = 1, scale = 100000000; i <= 9 && end[i] >= '0' && end[i] <= '9';
+		     i++, scale /= 10)
+			frac += (end[i] - '0') * (long long)scale;
+	}
+	return neg ? -(sec + frac) : sec + frac;
+}
+
 static int bracket(long (*cg)(long, struct timespec *), char **off)
 {
 	static const struct { long id; int cls; } clocks[] = {
@@ -42,7 +57,7 @@ static int bracket(long (*cg)(long, struct timespec *), char **off)
 		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &b);
 	while (ns_of(&b) - ns_of(&a) < 50000000LL);
 	for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
-		long long shift = (long long)(atof(off[clocks[i].cls]) * 1e9), lo, hi, got;
+		long long shift = ns_arg(off[clocks[i].cls]), lo, hi, got;
 		int tries = 0;
 
 		do { /* a preemption between the readings proves nothing: again */
