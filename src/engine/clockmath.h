@@ -129,27 +129,36 @@ static inline uint64_t tw_line_max_sec(int line)
 					 : TW_REALTIME_MAX / 1000000000LL;
 }
 
-/* tw_map_line for a rate other than 0 and 1, split into seconds and
- * nanoseconds, from a host reading given as whole seconds `sec` (< 2^33) and
- * nanoseconds past them `ns` (< 2^33, not necessarily below 1e9), as the
- * kernel's vDSO data yields it.  The product with the rate is split too:
+/* A line at a rate other than 0 and 1, from a host reading that the kernel's
+ * vDSO data gives below the nanosecond: whole seconds `sec` (< 2^33),
+ * nanoseconds past them `ns` (< 2^33, not necessarily below 1e9) and a
+ * fraction of the next nanosecond, `frac` / 2^shift (frac < 2^shift,
+ * shift <= 32).  The virtual time is the floor of the exact map of that
+ * instant:
  *
- *     R * (sec*1e9 + ns - H) = R * (sec*1e9 - H) + R * ns
+ *     floor(V + R * (sec*1e9 + ns + frac/2^shift - H))
  *
- * The first term and its division into seconds depend only on `sec`, known
- * before the TSC is read; only R * ns waits for the TSC.  Exactly
- * tw_ns_ts(tw_map_line(line, b, rate, sec * 1e9 + ns)) when it returns 0; 1
- * for what it leaves to that (a host reading before the anchor, a result at
- * or past the line's limits). */
+ * With shift 0 it is tw_map_line's value at sec*1e9 + ns, split into seconds
+ * and nanoseconds.  Keeping the fraction is what lets a read fold the rate
+ * into the kernel's own TSC scale (fold.h) and still give the same answer as
+ * this function: the same instant, the same definition.
+ *
+ * The product with the rate is split,
+ *
+ *     R * (sec*1e9 - H) + R * (ns + frac/2^shift)
+ *
+ * so that the first term and its division into seconds depend only on `sec`.
+ * 0, or 1 for what it leaves to tw_map_line (a host reading before the anchor,
+ * where tw_scale rounds toward zero; a result at or past the line's limits). */
 static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t sec,
-			     uint64_t ns, struct tw_ts *ts)
+			     uint64_t ns, uint64_t frac, unsigned shift, struct tw_ts *ts)
 {
 	int64_t d0, a_hi, w;
 	__int128 a;
-	uint64_t a_lo, ws, wn, t, n;
+	uint64_t a_lo, ws, wn, t, n, r1;
 	int k;
 
-	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33), 0))
+	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33) || shift > 32, 0))
 		return 1;
 	d0 = (int64_t)sec * 1000000000LL - b.host; /* sec < 2^33: no overflow */
 	a = (__int128)d0 * (__int128)rate;
@@ -165,16 +174,20 @@ static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t
 	/* before the anchor tw_scale rounds toward zero, not down: left to it */
 	if (__builtin_expect(d0 + (int64_t)ns < 0, 0))
 		return 1;
-	/* t = (ns * R + a_lo) >> 32.  A rate with k trailing zero bits (2, 10,
-	 * 0.5, and any below 2 with none) is R' = R >> k, and then
-	 * t = (ns * R' + (a_lo >> k)) >> (32 - k) exactly: one 64-bit multiply
-	 * while ns * R' stays below 2^64, as it does for ns < 2^31, R' < 2^33. */
+	/* t = floor((ns*R*2^shift + a_lo*2^shift + frac*R) / 2^(shift+32))
+	 *   = (ns*R + a_lo + ((frac*R) >> shift)) >> 32     (floor of a floor).
+	 * A rate with k trailing zero bits (2, 10, 0.5, and any below 2 with
+	 * none) is R' = R >> k, and a_lo is a multiple of 2^k (a is), so then
+	 * t = (ns*R' + (a_lo >> k) + ((frac*R') >> shift)) >> (32 - k) exactly:
+	 * 64-bit products while ns < 2^30, frac < 2^28 and R' < 2^33. */
 	k = __builtin_ctzll(rate); /* rate != 0 */
 	k = k > 32 ? 32 : k;
-	if (__builtin_expect(ns < (1ULL << 31) && (rate >> k) < (1ULL << 33), 1))
-		t = (ns * (rate >> k) + (a_lo >> k)) >> (32 - k);
+	r1 = rate >> k;
+	if (__builtin_expect(ns < (1ULL << 30) && frac < (1ULL << 28) && r1 < (1ULL << 33), 1))
+		t = (ns * r1 + (a_lo >> k) + ((frac * r1) >> shift)) >> (32 - k);
 	else
-		t = (uint64_t)(((unsigned __int128)ns * rate + a_lo) >> 32);
+		t = (uint64_t)(((unsigned __int128)ns * rate + a_lo +
+				(((unsigned __int128)frac * rate) >> shift)) >> 32);
 	if (__builtin_expect(w < 0, 0)) {
 		/* the anchor's second lies ahead of the reading's (the virtual
 		 * anchor near 0): split the sum itself */
@@ -220,7 +233,8 @@ static inline int tw_clock_line(long clockid)
  * namespace's virtual clocks), at host instant `host`, running at `rate`. */
 void tw_params_init(struct tw_params *p, const int64_t host[TW_NLINES],
 		    const int64_t ref[TW_NLINES], uint64_t rate);
-/* Move the anchors to host instant `host` without changing any virtual clock. */
+/* Move the anchors to host instant `host` without changing any virtual clock
+ * (at a rate other than 0 and 1 to the old line's value 1 ns later: clockmath.c). */
 void tw_rebase(struct tw_params *p, const int64_t host[TW_NLINES]);
 /* Rebase at `host`, then apply `c`; `ref` are the caller's clocks at that instant
  * (for --offset, --monotonic, --boottime).  On refusal *p is untouched. */

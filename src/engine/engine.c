@@ -6,6 +6,7 @@
 
 #include "clockmath.h"
 #include "engine.h"
+#include "fold.h"
 #include "read.h"
 #include "vdso_lookup.h"
 #include "vvar.h"
@@ -31,6 +32,7 @@ void tw_host_init(struct tw_host *h, const void *vdso)
 		vdso, "__vdso_clock_getres", "LINUX_2.6");
 	h->vvar = 0; /* until tw_vvar_use proves the data page */
 	h->memo = 0;
+	h->fold = 0;
 }
 
 long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
@@ -90,43 +92,77 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 	return tw_read_clock_dispatch(pg, h, clockid, ts);
 }
 
-static inline __attribute__((always_inline)) int
+/* Writes a memo or fold under its own seqlock: one writer at a time, and one
+ * that finds it taken leaves it (the next read computes again).  `body` runs
+ * between the odd and the even count. */
+#define MEMO_WRITE(seqp, body)                                                             \
+	do {                                                                               \
+		uint32_t ms_ = TW_LOAD(*(seqp));                                           \
+		if (!(ms_ & 1) && __atomic_compare_exchange_n((seqp), &ms_, ms_ + 1, 0,    \
+							     __ATOMIC_ACQ_REL,             \
+							     __ATOMIC_RELAXED)) {          \
+			__atomic_thread_fence(__ATOMIC_RELEASE); /* odd before the data */ \
+			body;                                                              \
+			__atomic_store_n((seqp), ms_ + 2, __ATOMIC_RELEASE);               \
+		}                                                                          \
+	} while (0)
+
+/* The read at a rate other than 0 and 1 that computes in full and makes the
+ * fold or memo the next reads use: once per kernel update, so one copy for
+ * every clock id. */
+static __attribute__((noinline)) int
 read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
 	  struct tw_ts *ts)
 {
+	struct tw_vvar_snap v;
 	struct tw_base b;
-	uint64_t rate, sec, ns;
-	uint32_t s, vs;
+	uint64_t rate, sec, ns, frac;
+	unsigned shift;
+	uint32_t s;
 
 	do {
 		s = tw_seq_begin(pg);
 		rate = TW_LOAD(pg->p.rate);
 		b.virt = TW_LOAD(pg->p.base[line].virt);
 		b.host = TW_LOAD(pg->p.base[line].host);
-		if (__builtin_expect(tw_vvar_now(h->vvar, clockid, 0, 0, &sec, &ns, &vs), 0))
+		if (__builtin_expect(tw_vvar_snap(h->vvar, clockid, &v), 0))
 			return 1;
 	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
 	/* rate 1 or 0 by now (a change in between): left to the call path like
 	 * the ranges tw_rate_ts leaves alone and a coarse reading behind the
 	 * anchor (its floor) */
-	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0) ||
-	    tw_rate_ts(line, b, rate, sec, ns, ts))
+	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0))
+		return 1;
+	tw_vvar_split(&v, clockid, &sec, &ns, &frac, &shift);
+	if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, ts))
 		return 1;
 	if (tw_coarse_clock(clockid) && h->memo) {
 		struct tw_memo *m = h->memo + (clockid - 5);
-		uint32_t ms = TW_LOAD(m->seq);
 
-		/* one writer at a time; one that finds it taken leaves it */
-		if (!(ms & 1) && __atomic_compare_exchange_n(&m->seq, &ms, ms + 1, 0,
-							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_thread_fence(__ATOMIC_RELEASE); /* seq odd before the data */
-			STORE(m->vseq, vs);
+		MEMO_WRITE(&m->seq, {
+			STORE(m->vseq, v.seq);
 			STORE(m->pseq, s);
 			STORE(m->page, pg);
 			STORE(m->sec, ts->sec);
 			STORE(m->nsec, ts->nsec);
-			__atomic_store_n(&m->seq, ms + 2, __ATOMIC_RELEASE);
-		}
+		});
+	} else if (!tw_coarse_clock(clockid) && h->fold) {
+		struct tw_fold *f = h->fold + tw_fold_slot(clockid), n;
+
+		if (!tw_fold_make(line, b, rate, &v, &n))
+			MEMO_WRITE(&f->seq, {
+				STORE(f->vseq, v.seq);
+				STORE(f->pseq, s);
+				STORE(f->shift, n.shift);
+				STORE(f->wide, n.wide);
+				STORE(f->base_hi, n.base_hi);
+				STORE(f->page, pg);
+				STORE(f->cycle_last, n.cycle_last);
+				STORE(f->dmax, n.dmax);
+				STORE(f->base, n.base);
+				STORE(f->mult, n.mult);
+				STORE(f->sec, n.sec);
+			});
 	}
 	return 0;
 }
@@ -204,16 +240,11 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 	{                                                                                  \
 		return read_call(pg, h, id, ts);                                           \
 	}                                                                                  \
-	static inline __attribute__((always_inline)) int                                  \
-	rate_inline_##id(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts) \
-	{                                                                                  \
-		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
-	}                                                                                  \
 	TW_CLOCK_READER(id)                                                                \
 	{                                                                                  \
 		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
 		    __builtin_expect(!tw_read_clock_vvar(pg, h, tw_clock_line(id), id,           \
-						     rate_inline_##id, ts),                        \
+						     tw_read_rate_##id, ts),                       \
 				     1))                                                   \
 			return 0;                                                          \
 		return tw_read_call_##id(pg, h, ts);                                       \

@@ -36,17 +36,41 @@ struct tw_memo {
 	int64_t sec, nsec;
 };
 
+/* A fine clock's virtual time at a rate other than 0 and 1 as the kernel's own
+ * TSC scale, kept by the process that computed it (fold.h): from one update of
+ * the kernel's data to the next, and while the namespace stays unchanged,
+ *
+ *     virtual = sec + ((base + (tsc - cycle_last) * mult) >> shift) ns
+ *
+ * for tsc - cycle_last <= dmax, which is the host vDSO's own computation with
+ * other constants (in 128 bits when `wide`: base_hi is then base's high
+ * word).  Its seqlock works like tw_memo's. */
+struct tw_fold {
+	uint32_t seq;
+	uint32_t vseq; /* the kernel data's sequence count it was made under */
+	uint32_t pseq; /* the clock page's */
+	uint32_t shift;
+	uint32_t wide;
+	uint32_t pad;
+	const struct tw_page *page;
+	uint64_t cycle_last, dmax, base, base_hi, mult;
+	int64_t sec;
+};
+#define TW_FOLD_SLOTS 5 /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME, TAI */
+
 /* How to read the host clocks: the real vDSO's entry points, found by
  * tw_host_init; a null pointer means "use the system call".  `vvar`, when set
  * (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read directly, and
  * `memo`, if not null, two writable memos (REALTIME_COARSE, MONOTONIC_COARSE)
- * for reads from it. */
+ * for reads from it, and `fold`, if not null, TW_FOLD_SLOTS writable folds
+ * (tw_fold_slot) for the fine clocks. */
 struct tw_vvar_clock;
 struct tw_host {
 	long (*clock_gettime)(long clockid, struct tw_ts *ts);
 	long (*clock_getres)(long clockid, struct tw_ts *ts);
 	const struct tw_vvar_clock *vvar;
 	struct tw_memo *memo;
+	struct tw_fold *fold;
 };
 
 /* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */

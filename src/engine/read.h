@@ -20,6 +20,7 @@
 
 #include "clockmath.h"
 #include "engine.h"
+#include "fold.h"
 #include "vvar.h"
 
 #define TW_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -134,13 +135,54 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			*ts = t;
 			return 0;
 		}
+		if (rate != 0 && !coarse) {
+			/* a fine clock at another rate: the fold, while it holds
+			 * (fold.h), else the computation that makes it */
+			const struct tw_fold *f;
+			const struct tw_vvar_clock *vc = vv + (clockid == 4);
+			struct tw_fold c;
+			uint64_t d;
+			uint32_t fs, vs;
+
+			if (!h->fold)
+				return rate_reader(pg, h, ts);
+			f = h->fold + tw_fold_slot(clockid);
+			fs = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
+			vs = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
+			if ((fs & 1) || TW_LOAD(f->vseq) != vs || TW_LOAD(f->pseq) != s ||
+			    TW_LOAD(f->page) != pg)
+				return rate_reader(pg, h, ts);
+			c.cycle_last = TW_LOAD(f->cycle_last);
+			c.dmax = TW_LOAD(f->dmax);
+			c.base = TW_LOAD(f->base);
+			c.base_hi = TW_LOAD(f->base_hi);
+			c.mult = TW_LOAD(f->mult);
+			c.shift = TW_LOAD(f->shift);
+			c.wide = TW_LOAD(f->wide);
+			c.sec = TW_LOAD(f->sec);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (TW_LOAD(f->seq) != fs)
+				return rate_reader(pg, h, ts);
+			/* RDTSCP waits for the loads above, as in tw_vvar_now */
+			d = (tw_rdtscp() & ~(1ULL << 63)) - c.cycle_last;
+			if (__builtin_expect(d > c.dmax, 0))
+				return rate_reader(pg, h, ts);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			/* the kernel's data unchanged since the TSC was read */
+			if (__builtin_expect(TW_LOAD(vc->seq) != vs, 0))
+				return rate_reader(pg, h, ts);
+			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+				continue;
+			tw_fold_at(&c, d, ts);
+			return 0;
+		}
 		if (rate != 0) {
 			/* a coarse clock at another rate: the memo, while it is
 			 * the computation's answer (tw_memo) */
 			const struct tw_memo *m;
 			uint32_t ms, vs;
 
-			if (!coarse || !h->memo)
+			if (!h->memo)
 				return rate_reader(pg, h, ts);
 			m = h->memo + (clockid - 5);
 			ms = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);

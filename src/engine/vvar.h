@@ -152,6 +152,74 @@ tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int6
 	return 0;
 }
 
+/* Everything one reading of the page used, for the reads that go beyond the
+ * common ones (fold.h keeps the kernel's scale for the reads to come). */
+struct tw_vvar_snap {
+	uint32_t seq; /* the clock's data's sequence count */
+	uint32_t mult, shift;
+	uint64_t cycle_last, max_cycles;
+	uint64_t sec, nsec; /* the clock's base (nsec shifted for the fine clocks) */
+	uint64_t delta;     /* TSC cycles past cycle_last (fine clocks) */
+};
+
+/* A reading of clock `clockid` as tw_vvar_now makes it, with what it was made
+ * of.  0, or 1 as tw_vvar_now. */
+static inline int tw_vvar_snap(const struct tw_vvar_clock *vc, long clockid,
+			       struct tw_vvar_snap *v)
+{
+	if (!((TW_VVAR_SERVED >> clockid) & 1))
+		return 1;
+	if (clockid == 4)
+		vc++;
+	for (;;) {
+		v->seq = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) != TW_VVAR_CLOCKMODE_TSC)
+			return 1;
+		if (v->seq & 1) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		v->sec = __atomic_load_n(&vc->basetime[clockid].sec, __ATOMIC_RELAXED);
+		v->nsec = __atomic_load_n(&vc->basetime[clockid].nsec, __ATOMIC_RELAXED);
+		v->cycle_last = __atomic_load_n(&vc->cycle_last, __ATOMIC_RELAXED);
+		v->max_cycles = __atomic_load_n(&vc->max_cycles, __ATOMIC_RELAXED);
+		v->mult = __atomic_load_n(&vc->mult, __ATOMIC_RELAXED);
+		v->shift = __atomic_load_n(&vc->shift, __ATOMIC_RELAXED);
+		v->delta = tw_coarse_clock(clockid)
+				   ? 0
+				   : (tw_rdtscp() & ~(1ULL << 63)) - v->cycle_last;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&vc->seq, __ATOMIC_RELAXED) == v->seq)
+			return 0;
+	}
+}
+
+/* The instant of a snapshot, below the nanosecond: whole seconds, nanoseconds
+ * past them (tw_vvar_now's `ns`) and frac / 2^shift of the next one.  The
+ * coarse clocks' base is whole nanoseconds (shift 0). */
+static inline void tw_vvar_split(const struct tw_vvar_snap *v, long clockid, uint64_t *sec,
+				 uint64_t *ns, uint64_t *frac, unsigned *shift)
+{
+	unsigned __int128 x;
+
+	*sec = v->sec;
+	if (tw_coarse_clock(clockid)) {
+		*ns = v->nsec;
+		*frac = 0;
+		*shift = 0;
+		return;
+	}
+	if (v->delta <= v->max_cycles) /* the kernel's sum, in its 64 bits */
+		x = v->delta * v->mult + v->nsec;
+	else if (v->delta & (1ULL << 62)) /* the TSC behind cycle_last */
+		x = v->nsec;
+	else
+		x = (unsigned __int128)v->delta * v->mult + v->nsec;
+	*ns = (uint64_t)(x >> v->shift);
+	*frac = (uint64_t)x & ((1ULL << v->shift) - 1);
+	*shift = v->shift;
+}
+
 /* Host clock `clockid`, as the host vDSO returns it. */
 static inline __attribute__((always_inline)) int
 tw_vvar_gettime(const struct tw_vvar_clock *vc, long clockid, struct tw_ts *ts)

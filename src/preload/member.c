@@ -22,6 +22,8 @@ struct tw_member tw_self;
 /* The coarse clocks' memos (struct tw_memo), shared by libc's entry points and
  * the timewarp vDSO; a cache line of their own. */
 static struct tw_memo coarse_memo[2] __attribute__((aligned(64)));
+/* The fine clocks' folds (struct tw_fold, fold.h), likewise: a line each. */
+static struct tw_fold fine_fold[TW_FOLD_SLOTS] __attribute__((aligned(64)));
 static char page_path[PATH_MAX], lib_path[PATH_MAX];
 
 __attribute__((noreturn)) static void unreachable_namespace(const char *path, const char *why)
@@ -148,8 +150,11 @@ static void join(void)
 		unreachable_namespace(path, "not a clock page of this timewarp version");
 	tw_self.page_path = page_path;
 	tw_self.page = m;
-	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso)))
-		tw_self.host.memo = coarse_memo; /* else, or refused: the vDSO's calls */
+	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso))) {
+		/* else, or refused: the vDSO's calls */
+		tw_self.host.memo = coarse_memo;
+		tw_self.host.fold = fine_fold;
+	}
 	tw_self.vdso = tw_vdso_install(&tw_self, host_vdso);
 	if (dladdr((void *)tw_member, &info) && info.dli_fname &&
 	    snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname) < (int)sizeof(lib_path))

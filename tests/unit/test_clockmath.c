@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clockmath.h"
+#include "fold.h"
 #include "page.h"
 #include "tap.h"
 
@@ -409,6 +410,14 @@ static int unclamped(const struct tw_params *p, int l, int64_t h)
 	       raw < max;
 }
 
+/* tw_rebase anchors at the old line's value 1 ns after the rebase instant
+ * when the rate is neither 0 nor 1 (a member may have read it below the
+ * nanosecond): the rebased line is the old one 1 ns of host time on. */
+static int64_t late_ns(const struct tw_params *p)
+{
+	return p->rate != 0 && p->rate != TW_RATE_ONE;
+}
+
 static void test_rebase(void)
 {
 	int at_h1 = 0, after = 0, ahead = 0, checked = 0, skipped = 0;
@@ -438,17 +447,20 @@ static void test_rebase(void)
 			      q.settime == p.settime;
 		for (int l = 0; l < TW_NLINES; l++) {
 			enum tw_line line = (enum tw_line)l;
-			int64_t before1 = tw_map(&p, line, h1[l]), after1 = tw_map(&q, line, h1[l]);
+			int64_t late = late_ns(&p);
+			int64_t before1 = tw_map(&p, line, tw_add_sat(h1[l], late)),
+				after1 = tw_map(&q, line, h1[l]);
 
 			ok_meta &= q.base[l].host == h1[l];
 			if (before1 != after1 && !at_h1++)
 				tap_diag("line %d: at h1 %lld before, %lld after rebase", l,
 					 (long long)before1, (long long)after1);
-			if (!unclamped(&p, l, h1[l]) || !unclamped(&p, l, h2[l])) {
+			if (!unclamped(&p, l, h1[l] + late) || !unclamped(&p, l, h2[l] + late)) {
 				skipped++;
 				continue;
 			}
-			int64_t before2 = tw_map(&p, line, h2[l]), after2 = tw_map(&q, line, h2[l]);
+			int64_t before2 = tw_map(&p, line, h2[l] + late),
+				after2 = tw_map(&q, line, h2[l]);
 			int64_t diff = before2 - after2;
 			checked++;
 			if (diff > worst || -diff > worst)
@@ -466,7 +478,8 @@ static void test_rebase(void)
 		if (!ok_meta && !at_h1++)
 			tap_diag("rebase changed rate/saved_rate/settime or did not anchor at h1");
 	}
-	tap_ok(!at_h1, "rebase: every line's value at h1 unchanged exactly, anchors at h1 (%d bad)",
+	tap_ok(!at_h1, "rebase: every line's value at h1 (+1 ns at rates other than 0 and 1) "
+		       "unchanged exactly, anchors at h1 (%d bad)",
 	       at_h1);
 	tap_ok(!after, "rebase: values after h1 continue within 1 ns (%d bad, worst %lld)", after,
 	       (long long)worst);
@@ -492,18 +505,51 @@ static void test_rebase(void)
 		q = p;
 		tw_rebase(&q, h1);
 		for (int l = 0; l < TW_NLINES; l++)
-			if (tw_map(&p, (enum tw_line)l, h2[l]) !=
+			if (tw_map(&p, (enum tw_line)l, h2[l] + late_ns(&p)) !=
 				    tw_map(&q, (enum tw_line)l, h2[l]) &&
 			    !lossy++)
 				tap_diag("rate %llu line %d", (unsigned long long)p.rate, l);
 	}
-	tap_ok(!lossy, "rebase: exact at rates 0, 1 and 10 (%d bad)", lossy);
+	tap_ok(!lossy, "rebase: exact at rates 0, 1 and 10 (at 10 the line 1 ns on) (%d bad)",
+	       lossy);
+
+	/* a reading of the old line below the nanosecond, just before the
+	 * rebase, is never ahead of the rebased line at the rebase instant */
+	int stepped = 0;
+	for (int i = 0; i < 100000; i++) {
+		struct tw_params p, q;
+		int64_t h1[TW_NLINES];
+		uint64_t rate = rnd_rate();
+		tw_params_init(&p, (int64_t[TW_NLINES]){ 0 }, (int64_t[TW_NLINES]){ 0 },
+			       rate ? rate : RATE(3));
+		for (int l = 0; l < TW_NLINES; l++) {
+			p.base[l].host = rnd_range(0, 1LL << 62);
+			p.base[l].virt = rnd_range(0, 1LL << 60);
+			h1[l] = p.base[l].host + rnd_range(0, 1LL << 40);
+		}
+		q = p;
+		tw_rebase(&q, h1);
+		for (int l = 0; l < TW_NLINES; l++) {
+			struct tw_ts t;
+			uint64_t frac = rnd() % (1u << 24);
+			if (tw_rate_ts(l, p.base[l], p.rate, (uint64_t)(h1[l] / TW_NSEC),
+				       (uint64_t)(h1[l] % TW_NSEC), frac, 24, &t))
+				continue;
+			if (tw_ts_ns(&t) > tw_map(&q, (enum tw_line)l, h1[l]) && !stepped++)
+				tap_diag("rate %llu line %d: %lld read before, %lld after",
+					 (unsigned long long)p.rate, l, (long long)tw_ts_ns(&t),
+					 (long long)tw_map(&q, (enum tw_line)l, h1[l]));
+		}
+	}
+	tap_ok(!stepped, "rebase: no line steps back from a reading below the nanosecond (%d bad)",
+	       stepped);
 }
 
 /* ---- tw_apply: semantics on concrete values ------------------------------- */
 
 /* A namespace running at rate 2 since h0; at h1 (h0 + 10 s on every line) its
- * clocks read cur[], the caller's (the host's) read ref[] = h1[]. */
+ * clocks read cur[] (as a change rebases them: 1 ns of host time on, tw_rebase),
+ * the caller's (the host's) read ref[] = h1[]. */
 static const int64_t h0[TW_NLINES] = { 1700000000 * S, 1700000037 * S, 1000 * S, 999 * S,
 				       1005 * S };
 static int64_t h1[TW_NLINES], cur[TW_NLINES];
@@ -514,7 +560,7 @@ static void setup_base(void)
 	tw_params_init(&base_params, h0, h0, RATE(2));
 	for (int l = 0; l < TW_NLINES; l++) {
 		h1[l] = h0[l] + 10 * S;
-		cur[l] = tw_map(&base_params, (enum tw_line)l, h1[l]);
+		cur[l] = tw_map(&base_params, (enum tw_line)l, h1[l] + 1);
 	}
 }
 
@@ -534,6 +580,13 @@ static enum tw_refusal apply(struct tw_params *out, const struct tw_params *in,
 	if (want != TW_OK)
 		tap_ok(!memcmp(&before, out, sizeof(before)), "%s: params untouched", what);
 	return r;
+}
+
+/* Where a rebase at h1 keeps the lines of p (tw_rebase). */
+static void kept_at_h1(const struct tw_params *p, int64_t out[TW_NLINES])
+{
+	for (int l = 0; l < TW_NLINES; l++)
+		out[l] = tw_map(p, (enum tw_line)l, h1[l] + late_ns(p));
 }
 
 /* Every line's value at h1 is want[], and every line was rebased at h1. */
@@ -796,13 +849,14 @@ static void test_apply_rate(void)
 	c.rate = 0;
 	apply(&q, &p, &c, TW_OK, "rate 10 -> 0");
 	tap_ok(q.rate == 0 && q.saved_rate == RATE(10), "rate 0: frozen, remembers 10");
-	TAP_EQ_I64(tw_map(&q, TW_LINE_REALTIME, h1[0] + DAY), cur[0], "rate 0: REALTIME frozen");
+	kept_at_h1(&p, want);
+	TAP_EQ_I64(tw_map(&q, TW_LINE_REALTIME, h1[0] + DAY), want[0], "rate 0: REALTIME frozen");
 	apply(&z, &q, &c, TW_OK, "rate 0 -> 0");
 	tap_ok(z.rate == 0 && z.saved_rate == RATE(10), "rate 0 again: still remembers 10");
 	c = (struct tw_change){ .what = TW_CH_RESUME };
 	apply(&z, &q, &c, TW_OK, "resume after rate 0");
 	tap_ok(z.rate == RATE(10), "resume after rate 0: back to 10");
-	lines_are(&z, cur, "resume moves no clock at its instant");
+	lines_are(&z, want, "resume moves no clock at its instant");
 
 	/* freeze and resume */
 	c = (struct tw_change){ .what = TW_CH_FREEZE };
@@ -850,6 +904,7 @@ static void test_apply_settime(void)
 {
 	struct tw_params p, q;
 	struct tw_change c = { .what = TW_CH_SETTIME, .settime = TW_SETTIME_DENY };
+	int64_t want[TW_NLINES];
 
 	apply(&p, &base_params, &c, TW_OK, "settime deny");
 	tap_ok(p.settime == TW_SETTIME_DENY, "settime deny: policy set");
@@ -861,7 +916,8 @@ static void test_apply_settime(void)
 	c.what = 0;
 	apply(&q, &p, &c, TW_OK, "empty change");
 	tap_ok(q.settime == TW_SETTIME_DENY, "empty change: policy kept");
-	lines_are(&q, cur, "empty change is a pure rebase");
+	kept_at_h1(&p, want);
+	lines_are(&q, want, "empty change is a pure rebase");
 }
 
 /* ---- MONOTONIC, RAW and BOOTTIME never go backwards ----------------------- */
@@ -1064,7 +1120,7 @@ static int rate_ts_case(int line, struct tw_base b, uint64_t rate, uint64_t sec,
 	int64_t host = (int64_t)sec * 1000000000LL + (int64_t)ns;
 
 	*answered = 0;
-	if (tw_rate_ts(line, b, rate, sec, ns, &got)) {
+	if (tw_rate_ts(line, b, rate, sec, ns, 0, 0, &got)) {
 		/* declined: only before the anchor, at the limits, or huge input */
 		int64_t v = tw_map_line((enum tw_line)line, b, rate, host);
 		return host < b.host || v <= 0 || (uint64_t)v / 1000000000ULL >= tw_line_max_sec(line) ||
@@ -1109,18 +1165,188 @@ static void test_rate_ts(void)
 		struct tw_base b = { 1000 * TW_NSEC, 5000 * TW_NSEC };
 		struct tw_ts t;
 
-		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 1001, 500000000, &t), 0,
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 1001, 500000000, 0, 0, &t), 0,
 			   "rate 2, 1.5 s past the anchor: answered");
 		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5003 * TW_NSEC, "is 3 s past the virtual anchor");
-		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(10), 1000, 1999999999, &t), 0,
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(10), 1000, 1999999999, 0, 0, &t), 0,
 			   "rate 10, unnormalised nanoseconds: answered");
 		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5000 * TW_NSEC + 19999999990LL, "19.99999999 s on");
 		TAP_EQ_I64(t.nsec, 999999990, "nanoseconds normalised");
-		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 999, 999999999, &t), 1,
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 999, 999999999, 0, 0, &t), 1,
 			   "a host reading before the anchor is declined (tw_scale rounds toward zero)");
-		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE_MILLI, 1000, 1, &t), 0,
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE_MILLI, 1000, 1, 0, 0, &t), 0,
 			   "rate 0.001, 1 ns on: answered");
 		TAP_EQ_I64(t.sec * TW_NSEC + t.nsec, 5000 * TW_NSEC, "and rounds down to the anchor");
+	}
+}
+
+/* ---- tw_rate_ts below the nanosecond ------------------------------------- */
+
+/* floor(r * T / 2^n) for r < 2^53, 0 <= T < 2^92, 32 <= n < 64, by a 192-bit
+ * product (independent of tw_rate_ts's splits); 1 if it reaches 2^63. */
+static int mul_shift(uint64_t r, unsigned __int128 t, unsigned n, uint64_t *out)
+{
+	unsigned __int128 lo = (unsigned __int128)r * (uint64_t)t;
+	unsigned __int128 u = (unsigned __int128)r * (uint64_t)(t >> 64) + (lo >> 64);
+
+	/* r*T = u * 2^64 + (lo mod 2^64) */
+	if (u >= (unsigned __int128)1 << (n - 1))
+		return 1;
+	*out = ((uint64_t)u << (64 - n)) + ((uint64_t)lo >> n);
+	return 0;
+}
+
+static void test_rate_frac(void)
+{
+	int bad = 0, answered = 0, checked = 0;
+
+	for (int i = 0; i < 400000; i++) {
+		int line = (int)(rnd() % TW_NLINES);
+		uint64_t rate = rnd_rate(), sec, ns, frac, q;
+		unsigned shift = (unsigned)(rnd() % 29);
+		struct tw_base b;
+		struct tw_ts got;
+		__int128 d;
+		int64_t want;
+
+		if (rate == 0 || rate == TW_RATE_ONE)
+			rate = RATE(2);
+		sec = (uint64_t)rnd_range(0, 4000000000LL);
+		ns = (uint64_t)(rnd() % 4 ? rnd_range(0, 999999999) : rnd_range(0, 3000000000LL));
+		frac = shift ? rnd() & ((1ULL << shift) - 1) : 0;
+		b.host = (int64_t)sec * 1000000000LL - (rnd() % 2 ? rnd_range(-2000000000LL, 5000000000LL)
+								    : rnd_log() % 4000000000000000000LL);
+		b.virt = rnd() % 3 ? rnd_range(0, 4000000000000000000LL) : rnd_log();
+		d = (__int128)sec * 1000000000 + ns - b.host;
+		/* the exact value, where the reference can say it */
+		if (d < 0 || mul_shift(rate, (unsigned __int128)(d << shift) + frac, shift + 32, &q) ||
+		    __builtin_add_overflow(b.virt, (int64_t)q, &want) ||
+		    (uint64_t)want / 1000000000ULL >= tw_line_max_sec(line)) {
+			if (!tw_rate_ts(line, b, rate, sec, ns, frac, shift, &got))
+				answered++; /* out of the reference's reach: not judged */
+			continue;
+		}
+		checked++;
+		if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, &got) ||
+		    tw_ts_ns(&got) != want || got.nsec < 0 || got.nsec >= 1000000000) {
+			if (bad++ < 5)
+				tap_diag("line %d rate %llu H %lld V %lld sec %llu ns %llu frac %llu/2^%u: want %lld",
+					 line, (unsigned long long)rate, (long long)b.host,
+					 (long long)b.virt, (unsigned long long)sec,
+					 (unsigned long long)ns, (unsigned long long)frac, shift,
+					 (long long)want);
+		}
+	}
+	tap_ok(!bad, "tw_rate_ts below the nanosecond is floor(V + R*(host - H)) exactly, on %d cases (%d bad)",
+	       checked, bad);
+	tap_ok(checked > 200000, "and the reference judged most of the 400000 (%d)", checked);
+
+	/* by hand: rate 2, half a nanosecond after the anchor is 1 ns on */
+	{
+		struct tw_base b = { 1000 * TW_NSEC, 5000 * TW_NSEC };
+		struct tw_ts t;
+
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 1000, 0, 1u << 23, 24, &t), 0,
+			   "rate 2, 0.5 ns past the anchor: answered");
+		TAP_EQ_I64(tw_ts_ns(&t), 5000 * TW_NSEC + 1, "is 1 ns past the virtual anchor");
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(2), 1000, 0, (1u << 23) - 1, 24, &t), 0,
+			   "rate 2, just under 0.5 ns: answered");
+		TAP_EQ_I64(tw_ts_ns(&t), 5000 * TW_NSEC, "is the virtual anchor");
+		TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, RATE(10), 1001, 999999999, 15u << 20, 24, &t), 0,
+			   "rate 10, 1.999999999 s + 15/16 ns on: answered");
+		TAP_EQ_I64(tw_ts_ns(&t), 5000 * TW_NSEC + 19999999999LL, "19.999999999 s on (9.375 ns floored)");
+	}
+}
+
+/* ---- fold.h: the rate folded into the kernel's scale --------------------- */
+
+static uint64_t fold_rate(void)
+{
+	static const uint64_t some[] = { RATE(2), RATE(10), RATE(3), RATE(1000), TW_RATE_MAX,
+					 TW_RATE_ONE / 2, TW_RATE_ONE / 4, TW_RATE_ONE * 3 / 2,
+					 TW_RATE_ONE / 512 * 3 };
+	uint64_t r = rnd() % 3 ? some[rnd() % (sizeof(some) / sizeof(some[0]))] : rnd_rate();
+	return r == 0 || r == TW_RATE_ONE ? RATE(2) : r;
+}
+
+static void test_fold(void)
+{
+	int bad = 0, folded = 0, cases = 0, reads = 0, wide = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		int line = (int)(rnd() % TW_NLINES);
+		uint64_t rate = fold_rate();
+		struct tw_vvar_snap v = { 0 };
+		struct tw_base b;
+		struct tw_fold f;
+
+		cases++;
+		v.shift = rnd() % 4 ? 24 : (uint32_t)(rnd() % 29);
+		/* a TSC of 1 to 4 GHz, as the kernel scales it; sometimes any */
+		v.mult = rnd() % 4 ? (uint32_t)(((1ULL << v.shift) * 1000000000ULL) /
+					      (uint64_t)rnd_range(1000000000LL, 4000000000LL))
+				   : (uint32_t)rnd();
+		v.cycle_last = rnd() >> 2;
+		v.max_cycles = rnd() % 2 ? (uint64_t)rnd_range(1, 1LL << 42) : (uint64_t)rnd_log();
+		v.sec = (uint64_t)rnd_range(0, 4000000000LL);
+		v.nsec = (uint64_t)rnd_range(0, 999999999) << v.shift | (rnd() & ((1ULL << v.shift) - 1));
+		v.seq = 2;
+		b.host = (int64_t)v.sec * 1000000000LL - (rnd() % 2 ? rnd_range(-2000000000LL, 5000000000LL)
+									: rnd_log() % 4000000000000000000LL);
+		b.virt = rnd() % 3 ? rnd_range(0, 4000000000000000000LL) : rnd_log();
+		if (tw_fold_make(line, b, rate, &v, &f))
+			continue;
+		folded++;
+		wide += f.wide != 0;
+		/* every read it serves is tw_rate_ts's for the same TSC reading */
+		for (int k = 0; k < 8; k++) {
+			uint64_t sec, ns, frac;
+			unsigned shift;
+			struct tw_ts want, got;
+
+			v.delta = k == 0 ? 0 : k == 1 ? f.dmax : k == 2 && f.dmax ? f.dmax - 1
+										  : rnd() % (f.dmax + 1);
+			reads++;
+			tw_vvar_split(&v, 0, &sec, &ns, &frac, &shift);
+			tw_fold_at(&f, v.delta, &got);
+			if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, &want) ||
+			    want.sec != got.sec || want.nsec != got.nsec) {
+				if (bad++ < 5)
+					tap_diag("line %d rate %llu mult %u shift %u nsec %llu sec %llu H %lld V %lld d %llu: fold %lld.%09lld",
+						 line, (unsigned long long)rate, v.mult, v.shift,
+						 (unsigned long long)v.nsec, (unsigned long long)v.sec,
+						 (long long)b.host, (long long)b.virt,
+						 (unsigned long long)v.delta, (long long)got.sec,
+						 (long long)got.nsec);
+			}
+		}
+	}
+	tap_ok(!bad, "a fold answers as tw_rate_ts does, to the nanosecond, on %d reads (%d bad)",
+	       reads, bad);
+	tap_ok(folded > cases / 3, "folds are made for most cases (%d of %d)", folded, cases);
+	tap_ok(wide > folded / 10 && wide < folded, "in 64 bits and in 128 (%d wide)", wide);
+
+	/* by hand: this machine's kind of scale at rate 2 and at 0.1 */
+	{
+		struct tw_vvar_snap v = { .seq = 2, .mult = 6462355, .shift = 24,
+					  .cycle_last = 1000, .max_cycles = 1ULL << 40,
+					  .sec = 5000, .nsec = 123456789ULL << 24 };
+		struct tw_base b = { 4000 * TW_NSEC, 7000 * TW_NSEC };
+		struct tw_fold f;
+
+		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 0,
+			   "rate 2 on a 2.6 GHz TSC's scale: folded");
+		TAP_EQ_I64(f.shift, 24, "rate 2: the kernel's shift");
+		TAP_EQ_I64((int64_t)f.mult, 2 * 6462355, "rate 2: twice the kernel's multiplier");
+		tap_ok(f.dmax > 2600000000ULL / 2, "rate 2: serves more than half a second (%llu cycles)",
+		       (unsigned long long)f.dmax);
+		TAP_EQ_I64(f.wide, 0, "rate 2: in 64 bits");
+		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, 429496730 /* 0.1 */, &v, &f), 0,
+			   "rate 0.1 (31 fraction bits): folded");
+		TAP_EQ_I64(f.wide, 1, "rate 0.1: in 128 bits");
+		b.host = 5001 * TW_NSEC;
+		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 1,
+			   "an anchor after the kernel's base: not folded");
 	}
 }
 
@@ -1143,5 +1369,7 @@ int main(void)
 	test_apply_reach();
 	test_never_backwards();
 	test_rate_ts();
+	test_rate_frac();
+	test_fold();
 	return tap_done();
 }

@@ -8,6 +8,7 @@
 
 #include "clockmath.h"
 #include "engine.h"
+#include "fold.h"
 #include "tap.h"
 #include "vvar.h"
 
@@ -60,9 +61,12 @@ static void coarse_never_back(int clk, const char *name)
 
 /* ---- host time from a kernel data page, faked ------------------------------
  * mult 0 stops the TSC's contribution, so every reading is the page's base
- * time exactly and each result can be computed here. */
+ * time exactly and each result can be computed here.  The fine clocks' bases
+ * carry a fraction of a nanosecond, as the kernel's do. */
 static struct tw_vvar_clock fake[2];
 static struct tw_memo memo[2];
+static struct tw_fold fold[TW_FOLD_SLOTS];
+static uint64_t fake_frac; /* of 2^24 */
 
 static void fake_base(int64_t sec, int64_t nsec)
 {
@@ -70,7 +74,7 @@ static void fake_base(int64_t sec, int64_t nsec)
 	for (int c = 0; c < 2; c++)
 		for (int id = 0; id < TW_VVAR_NBASES; id++) {
 			fake[c].basetime[id].sec = (uint64_t)sec + (uint64_t)id; /* each clock its own */
-			fake[c].basetime[id].nsec = (uint64_t)nsec << fake[c].shift;
+			fake[c].basetime[id].nsec = (uint64_t)nsec << fake[c].shift | fake_frac;
 			if (id == 5 || id == 6) /* coarse: not shifted */
 				fake[c].basetime[id].nsec = (uint64_t)nsec;
 		}
@@ -78,14 +82,22 @@ static void fake_base(int64_t sec, int64_t nsec)
 	fake[1].seq = fake[0].seq;
 }
 
-/* What a read of `clk` must give: the line's map of the fake host reading. */
+/* What a read of `clk` must give: the line's map of the fake host reading,
+ * below the nanosecond at rates other than 0 and 1 (tw_rate_ts). */
 static int64_t expect_ns(int clk)
 {
-	int64_t h = (int64_t)fake[clk == 4].basetime[clk].sec * TW_NSEC +
-		    (int64_t)(fake[clk == 4].basetime[clk].nsec >>
-			      (clk == 5 || clk == 6 ? 0 : fake[clk == 4].shift));
+	const struct tw_vvar_clock *vc = &fake[clk == 4];
+	const int coarse = clk == 5 || clk == 6;
+	int64_t h = (int64_t)vc->basetime[clk].sec * TW_NSEC +
+		    (int64_t)(vc->basetime[clk].nsec >> (coarse ? 0 : vc->shift));
 	int line = tw_clock_line(clk);
+	struct tw_ts ts;
 
+	if (!coarse && pg.p.rate != 0 && pg.p.rate != TW_RATE_ONE &&
+	    !tw_rate_ts(line, pg.p.base[line], pg.p.rate, vc->basetime[clk].sec,
+			vc->basetime[clk].nsec >> vc->shift,
+			vc->basetime[clk].nsec & ((1ULL << vc->shift) - 1), vc->shift, &ts))
+		return tw_ts_ns(&ts);
 	return tw_map_line((enum tw_line)line, pg.p.base[line], pg.p.rate, h);
 }
 
@@ -104,9 +116,11 @@ static void test_data_page(const struct tw_params *start)
 		fake[c].mult = 0;
 		fake[c].shift = 24;
 	}
+	fake_frac = 0xc00000; /* 0.75 ns */
 	fake_base(1800000000, 123456789);
 	host.vvar = fake;
 	host.memo = memo;
+	host.fold = fold;
 	for (int r = 0; r < 4; r++) {
 		static const uint64_t rates[] = { TW_RATE_ONE, 2ULL << 32, 0, 3ULL << 31 };
 
@@ -115,7 +129,8 @@ static void test_data_page(const struct tw_params *start)
 		for (int step = 0; step < 3; step++) {
 			for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
 				int64_t want = expect_ns(clocks[i]), a = read_ns(clocks[i]);
-				int64_t b = read_ns(clocks[i]); /* a coarse one from the memo */
+				/* a coarse one from the memo, a fine one from the fold */
+				int64_t b = read_ns(clocks[i]);
 
 				if (a != want || b != want) {
 					if (bad++ < 5)
@@ -134,6 +149,27 @@ static void test_data_page(const struct tw_params *start)
 	tap_ok(memo[0].vseq == fake[0].seq && memo[1].vseq == fake[0].seq &&
 		       memo[0].sec * TW_NSEC + memo[0].nsec == expect_ns(CLOCK_REALTIME_COARSE),
 	       "the coarse memos hold the last update's readings");
+	{
+		int made = 0;
+		for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+			const struct tw_fold *f = &fold[tw_fold_slot(clocks[i])];
+			struct tw_ts ts;
+
+			if (clocks[i] == 5 || clocks[i] == 6)
+				continue;
+			read_ns(clocks[i]); /* after the last kernel update */
+			tw_fold_at(f, 0, &ts);
+			made += f->vseq == fake[0].seq && f->pseq == pg.seq && f->page == &pg &&
+				tw_ts_ns(&ts) == expect_ns(clocks[i]);
+		}
+		TAP_EQ_I64(made, 5, "at rate 1.5 each fine clock's fold holds the last update's scale");
+	}
+	p.rate = 2ULL << 32;
+	publish(&p);
+	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC),
+		   "a fine reading after a change of rate, kernel data unchanged, is the new map");
+	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC), "and again, from the fold");
+	TAP_EQ_I64(fold[1].pseq, pg.seq, "the fold was made again for the new rate");
 
 	/* the memo is keyed on the clock page too: a change is seen at once */
 	p.rate = 5ULL << 32;

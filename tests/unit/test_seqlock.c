@@ -8,11 +8,17 @@
  * Phase 2: tw_gettime and tw_virtual_lines against a writer that rebases at the
  * current host time and switches the rate between 10 and 1: virtual MONOTONIC,
  * RAW and BOOTTIME must never go backwards in any thread or process (the reason
- * a reader's critical section includes its host clock read). */
+ * a reader's critical section includes its host clock read).
+ *
+ * Phase 3: the same with host time from the kernel's data page (vvar.h) and
+ * the members' folds and memos (fold.h), the rate cycling through 10, 1, 2,
+ * 1.5 and 0.1: readings below the nanosecond, folds made and dropped at every
+ * change and kernel update, and rebases that must stay ahead of them. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -25,6 +31,7 @@
 #include "engine.h"
 #include "page.h"
 #include "tap.h"
+#include "vvar.h"
 
 #define NREADERS 3
 #define PHASE_NS (2 * TW_NSEC)
@@ -215,6 +222,12 @@ static void phase_torn(void)
 /* ---- phase 2: virtual clocks never go backwards under rate changes -------- */
 
 static struct tw_host host;
+static struct tw_memo memos[2];
+static struct tw_fold folds[TW_FOLD_SLOTS];
+static const uint64_t *rates; /* the writer's cycle, 0-terminated */
+static const uint64_t rates_10_1[] = { (uint64_t)10 << 32, TW_RATE_ONE, 0 };
+static const uint64_t rates_mixed[] = { (uint64_t)10 << 32, TW_RATE_ONE, (uint64_t)2 << 32,
+					 (uint64_t)3 << 31, 429496730 /* 0.1 */, 0 };
 
 /* What a reader (thread or process) found; in shared memory for the child. */
 struct result2 {
@@ -294,8 +307,10 @@ static void *writer2_main(void *arg)
 
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		struct tw_params next = cur;
-		struct tw_change c = { .what = TW_CH_RATE,
-				       .rate = w->changes % 2 ? TW_RATE_ONE : (uint64_t)10 << 32 };
+		unsigned nrates = 0;
+		while (rates[nrates])
+			nrates++;
+		struct tw_change c = { .what = TW_CH_RATE, .rate = rates[w->changes % nrates] };
 		int64_t now[TW_NLINES];
 		uint32_t s = tw_write_begin(page);
 
@@ -317,15 +332,45 @@ static void *writer2_main(void *arg)
 	return NULL;
 }
 
-static void phase_rate_changes(void)
+/* The kernel's data page: the start of [vvar] in /proc/self/maps, or null. */
+static const void *find_vvar(void)
+{
+	char line[512];
+	unsigned long start = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[vvar]\n") && sscanf(line, "%lx", &start) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (const void *)start;
+}
+
+static void phase_rate_changes(int data_page)
 {
 	struct reader2 rd[NREADERS];
 	struct writer2 wr = { 0 };
 	int64_t now[TW_NLINES];
 
 	tw_host_init(&host, (const void *)getauxval(AT_SYSINFO_EHDR));
-	tap_diag("host clocks read through %s",
-		 host.clock_gettime ? "the vDSO" : "the system call (no vDSO found)");
+	rates = rates_10_1;
+	if (data_page) {
+		long r = tw_vvar_use(&host, find_vvar());
+		if (r) {
+			tap_skip(r == -ENOTSUP ? "phase 3: the kernel's data page is not one this engine knows"
+					       : "phase 3: the kernel's data page is not usable here");
+			return;
+		}
+		memset(memos, 0, sizeof(memos));
+		memset(folds, 0, sizeof(folds));
+		host.memo = memos;
+		host.fold = folds;
+		rates = rates_mixed;
+	}
+	tap_diag("phase %d: host clocks read through %s", 2 + data_page,
+		 data_page ? "the kernel's data page, folds and memos"
+		 : host.clock_gettime ? "the vDSO" : "the system call (no vDSO found)");
 	page = map_page();
 	if (!tap_ok(tw_host_lines(&host, now) == 0, "tw_host_lines reads the host clocks"))
 		return;
@@ -363,7 +408,7 @@ static void phase_rate_changes(void)
 	static const char *const how[3] = { "tw_gettime(MONOTONIC)",
 					    "tw_gettime(MONOTONIC/RAW/BOOTTIME)",
 					    "tw_virtual_lines" };
-	tap_diag("phase 2: %llu rate changes (%llu refused, %llu host read errors)",
+	tap_diag("phase %d: %llu rate changes (%llu refused, %llu host read errors)", 2 + data_page,
 		 (unsigned long long)wr.changes, (unsigned long long)wr.refused,
 		 (unsigned long long)wr.errors);
 	tap_ok(wr.changes > 1000 && wr.refused == 0 && wr.errors == 0,
@@ -402,6 +447,7 @@ static void phase_rate_changes(void)
 int main(void)
 {
 	phase_torn();
-	phase_rate_changes();
+	phase_rate_changes(0);
+	phase_rate_changes(1);
 	return tap_done();
 }
