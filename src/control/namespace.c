@@ -180,7 +180,8 @@ static const struct tw_params *caller_params(const struct tw_ns *caller, struct 
 	return buf;
 }
 
-/* The caller's clocks at host instant `h`, and their rate. */
+/* The caller's clocks at host instant `h` (as a change at `h` keeps them: the
+ * caller may be the namespace being changed), and their rate. */
 static void caller_lines(const struct tw_params *cp, const int64_t h[TW_NLINES],
 			 int64_t ref[TW_NLINES], uint64_t *rate)
 {

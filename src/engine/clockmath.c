@@ -19,17 +19,22 @@ void tw_params_init(struct tw_params *p, const int64_t host[TW_NLINES],
 	p->pad = 0;
 }
 
-void tw_rebase(struct tw_params *p, const int64_t host[TW_NLINES])
+/* At a rate other than 0 and 1 the members that read the kernel's data page
+ * see host time below the nanosecond (tw_rate_ts): one that read just before
+ * host instant `host` may have seen the line up to 1 ns past it.  The line's
+ * value 1 ns later is at or above all of those; a rebase keeps that value (no
+ * line steps back; it moves on by R ns at most). */
+int64_t tw_map_kept(const struct tw_params *p, enum tw_line line, int64_t host)
 {
-	/* At a rate other than 0 and 1 the members that read the kernel's data
-	 * page see host time below the nanosecond (tw_rate_ts): one that read
-	 * just before this rebase may have seen the old line up to 1 ns past
-	 * host[i].  The new anchor takes the old line's value there, so no
-	 * line steps back; it moves on by R ns at most. */
 	const int64_t late = p->rate != 0 && p->rate != TW_RATE_ONE;
 
+	return tw_map(p, line, tw_add_sat(host, late));
+}
+
+void tw_rebase(struct tw_params *p, const int64_t host[TW_NLINES])
+{
 	for (int i = 0; i < TW_NLINES; i++) {
-		p->base[i].virt = tw_map(p, (enum tw_line)i, tw_add_sat(host[i], late));
+		p->base[i].virt = tw_map_kept(p, (enum tw_line)i, host[i]);
 		p->base[i].host = host[i];
 	}
 }

@@ -233,8 +233,11 @@ static inline int tw_clock_line(long clockid)
  * namespace's virtual clocks), at host instant `host`, running at `rate`. */
 void tw_params_init(struct tw_params *p, const int64_t host[TW_NLINES],
 		    const int64_t ref[TW_NLINES], uint64_t rate);
+/* A line's value at host instant `host` as a change at that instant keeps it:
+ * at a rate other than 0 and 1 its value 1 ns later (clockmath.c). */
+int64_t tw_map_kept(const struct tw_params *p, enum tw_line line, int64_t host);
 /* Move the anchors to host instant `host` without changing any virtual clock
- * (at a rate other than 0 and 1 to the old line's value 1 ns later: clockmath.c). */
+ * (tw_map_kept). */
 void tw_rebase(struct tw_params *p, const int64_t host[TW_NLINES]);
 /* Rebase at `host`, then apply `c`; `ref` are the caller's clocks at that instant
  * (for --offset, --monotonic, --boottime).  On refusal *p is untouched. */

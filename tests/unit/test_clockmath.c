@@ -763,6 +763,19 @@ static void test_apply_monotonic(void)
 	apply(&p, &base_params, &c, TW_OK, "monotonic to where it is");
 	lines_are(&p, cur, "monotonic unchanged");
 
+	/* relative to the namespace's own clocks (a `set` run inside it): +0 is
+	 * no move, not a step back, at rate 2 as at any rate */
+	{
+		int64_t own[TW_NLINES];
+		struct tw_change zero = { .what = TW_CH_MONOTONIC | TW_CH_BOOTTIME };
+		for (int l = 0; l < TW_NLINES; l++)
+			own[l] = tw_map_kept(&base_params, (enum tw_line)l, h1[l]);
+		p = base_params;
+		TAP_EQ_I64(tw_apply(&p, &zero, h1, own), TW_OK,
+			   "monotonic and boottime +0 relative to the namespace's own clocks: accepted");
+		lines_are(&p, cur, "monotonic +0 relative to its own clocks");
+	}
+
 	c.monotonic = cur[m] - h1[m] - 1;
 	apply(&p, &base_params, &c, TW_BACK_MONOTONIC, "monotonic 1 ns backwards");
 	c.monotonic = -5 * S;
