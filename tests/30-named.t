@@ -73,6 +73,17 @@ is "$status" 2 "set --monotonic backwards is refused"
 like "$out" "MONOTONIC would go backwards" "and says why"
 is "$(mono monotonic)" 432000 "and leaves MONOTONIC where it was"
 
+# A member changes its own namespace: relative to its own clocks, host time
+# read past its timewarp vDSO (which would spin on the page it is writing)
+"$TW" set ci --rate 2
+run_cmd timeout 20 "$TW" join ci -- "$TW" set ci --monotonic +0s
+is "$status" 0 "a member sets its own namespace's MONOTONIC to where it is (rate 2)"
+before=$(mono monotonic)
+run_cmd timeout 20 "$TW" join ci -- "$TW" set ci --monotonic +1h
+is "$status" 0 "a member moves its own namespace's MONOTONIC an hour on"
+near "$(mono monotonic)" $((before + 3600)) 2 "by an hour"
+"$TW" set ci --rate 1
+
 # Nested namespaces start from the outer clocks
 got=$("$TW" run --at @2000000000 --freeze -- "$TW" run -- date +%s)
 is "$got" 2000000000 "a nested run starts from the outer namespace's clocks"

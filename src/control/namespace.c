@@ -17,6 +17,8 @@
 #include "control.h"
 #include "engine.h"
 #include "timewarp.h"
+#include "vdso_lookup.h"
+#include "../vdso/vdso.h"
 
 /* ---- the host clocks, read past any interposed libc ---------------------- */
 
@@ -25,8 +27,24 @@ static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 
 static void host_init(void)
 {
-	if (!host.clock_gettime)
-		tw_host_init(&host, (const void *)getauxval(AT_SYSINFO_EHDR));
+	const void *vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+	const struct tw_vdso_data *d;
+
+	if (host.clock_gettime)
+		return;
+	/* In a member (a program that links this library, run inside a
+	 * namespace) the auxiliary vector names the timewarp vDSO, whose clocks
+	 * are the namespace's: the host's are the ones its data names.  Reading
+	 * them through it would return virtual time, and spin for ever inside a
+	 * change of the member's own namespace (its page's count odd). */
+	d = vdso ? tw_vdso_sym(vdso, TW_VDSO_DATA_SYMBOL, "LINUX_2.6") : NULL;
+	if (d && d->magic == TW_VDSO_DATA_MAGIC) {
+		host = d->host;
+		host.memo = NULL; /* the preload library's, not ours */
+		host.fold = NULL;
+		return;
+	}
+	tw_host_init(&host, vdso);
 }
 
 const struct tw_host *tw_control_host(void)
@@ -191,7 +209,7 @@ static void caller_lines(const struct tw_params *cp, const int64_t h[TW_NLINES],
 		return;
 	}
 	for (int i = 0; i < TW_NLINES; i++)
-		ref[i] = tw_map(cp, (enum tw_line)i, h[i]);
+		ref[i] = tw_map_kept(cp, (enum tw_line)i, h[i]);
 	*rate = cp->rate;
 }
 
