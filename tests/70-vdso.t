@@ -110,8 +110,10 @@ if have strace; then
 	trace() {
 		strace -f -qq -e trace=clock_gettime,gettimeofday,time,execve -e signal=none \
 			-o "$TW_TMP/st" "$@" >/dev/null 2>&1
-		awk -v served="^(clock_gettime\\(($served),|gettimeofday\\(|time\\()" '
-			$2 ~ /^execve\(/ && / = 0$/ { n[$1] = 0; next }
+		# ([(], not \(: awk -v takes backslashes as escapes, which gawk
+		# then drops)
+		awk -v served="^(clock_gettime[(]($served),|gettimeofday[(]|time[(])" '
+			$2 ~ /^execve[(]/ && / = 0$/ { n[$1] = 0; next }
 			$2 ~ served { n[$1]++ }
 			END { for (p in n) s += n[p]; print s + 0 }' "$TW_TMP/st"
 	}
