@@ -106,6 +106,24 @@ void tw_write_end(struct tw_page *pg, uint32_t seq, const struct tw_params *p);
  * go through an interposed libc. */
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f);
 
+/* A sequence count and the 32-bit word after it (x86-64, little-endian; the
+ * pair 8-byte aligned, so one load reads both at once): whether the count is
+ * even and the word is `word`.  *s: the count.  One load and one compare where
+ * a reader would otherwise make two of each (the kernel's count and clock
+ * mode; a fold's or memo's count and the kernel count it was made under). */
+static inline __attribute__((always_inline)) int tw_seq_pair(const uint32_t *seq, uint32_t word,
+							     uint32_t *s)
+{
+	uint64_t v = __atomic_load_n((const uint64_t *)(const void *)seq, __ATOMIC_ACQUIRE);
+
+	*s = (uint32_t)v;
+	return (v & 0xffffffff00000001ULL) == (uint64_t)word << 32;
+}
+_Static_assert(__builtin_offsetof(struct tw_memo, vseq) == 4 && _Alignof(struct tw_memo) == 8,
+	       "tw_seq_pair reads a memo's seq and vseq");
+_Static_assert(__builtin_offsetof(struct tw_fold, vseq) == 4 && _Alignof(struct tw_fold) == 8,
+	       "tw_seq_pair reads a fold's seq and vseq");
+
 static inline int64_t tw_ts_ns(const struct tw_ts *ts)
 {
 	return ts->sec * 1000000000LL + ts->nsec;

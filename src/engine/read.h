@@ -147,11 +147,14 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			if (!h->fold)
 				return rate_reader(pg, h, ts);
 			f = h->fold + tw_fold_slot(clockid);
-			fs = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
 			vs = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
-			if ((fs & 1) || TW_LOAD(f->vseq) != vs || TW_LOAD(f->pseq) != s ||
+			if (!tw_seq_pair(&f->seq, vs, &fs) || TW_LOAD(f->pseq) != s ||
 			    TW_LOAD(f->page) != pg)
 				return rate_reader(pg, h, ts);
+			/* RDTSCP waits for the loads above (the counts), as in
+			 * tw_vvar_now; the fold itself is read after it, inside
+			 * its own count, as the kernel's vDSO reads its scale */
+			d = tw_rdtscp() & ~(1ULL << 63);
 			c.cycle_last = TW_LOAD(f->cycle_last);
 			c.dmax = TW_LOAD(f->dmax);
 			c.base = TW_LOAD(f->base);
@@ -161,15 +164,12 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			c.wide = TW_LOAD(f->wide);
 			c.sec = TW_LOAD(f->sec);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (TW_LOAD(f->seq) != fs)
+			/* the fold whole, and the kernel's data unchanged since
+			 * the TSC was read */
+			if (__builtin_expect(TW_LOAD(f->seq) != fs || TW_LOAD(vc->seq) != vs, 0))
 				return rate_reader(pg, h, ts);
-			/* RDTSCP waits for the loads above, as in tw_vvar_now */
-			d = (tw_rdtscp() & ~(1ULL << 63)) - c.cycle_last;
+			d -= c.cycle_last;
 			if (__builtin_expect(d > c.dmax, 0))
-				return rate_reader(pg, h, ts);
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			/* the kernel's data unchanged since the TSC was read */
-			if (__builtin_expect(TW_LOAD(vc->seq) != vs, 0))
 				return rate_reader(pg, h, ts);
 			if (__builtin_expect(tw_seq_retry(pg, s), 0))
 				continue;
@@ -185,9 +185,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			if (!h->memo)
 				return rate_reader(pg, h, ts);
 			m = h->memo + (clockid - 5);
-			ms = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
 			vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
-			if ((ms & 1) || TW_LOAD(m->vseq) != vs || TW_LOAD(m->pseq) != s ||
+			if (!tw_seq_pair(&m->seq, vs, &ms) || TW_LOAD(m->pseq) != s ||
 			    TW_LOAD(m->page) != pg)
 				return rate_reader(pg, h, ts);
 			a = TW_LOAD(m->sec);

@@ -41,6 +41,9 @@ struct tw_vvar_clock {
 	} basetime[TW_VVAR_NBASES];
 };
 _Static_assert(sizeof(struct tw_vvar_clock) == 232, "the kernel's struct vdso_clock");
+_Static_assert(__builtin_offsetof(struct tw_vvar_clock, clock_mode) == 4 &&
+		       _Alignof(struct tw_vvar_clock) == 8,
+	       "tw_seq_pair reads seq and clock_mode");
 
 /* Checks the page at `vvar` (the first page of the [vvar] mapping) against the
  * host vDSO in `h`; on success h->vvar points at it and tw_vvar_gettime serves
@@ -92,12 +95,10 @@ tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64
 	if (clockid == 4) /* MONOTONIC_RAW has a vdso_clock of its own */
 		vc++;
 	for (;;) {
-		seq = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
-		if (__builtin_expect(__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
-					     TW_VVAR_CLOCKMODE_TSC,
-				     0))
-			return 1;
-		if (__builtin_expect(seq & 1, 0)) {
+		if (__builtin_expect(!tw_seq_pair(&vc->seq, TW_VVAR_CLOCKMODE_TSC, &seq), 0)) {
+			if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
+			    TW_VVAR_CLOCKMODE_TSC)
+				return 1;
 			__builtin_ia32_pause();
 			continue;
 		}
@@ -172,10 +173,10 @@ static inline int tw_vvar_snap(const struct tw_vvar_clock *vc, long clockid,
 	if (clockid == 4)
 		vc++;
 	for (;;) {
-		v->seq = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) != TW_VVAR_CLOCKMODE_TSC)
-			return 1;
-		if (v->seq & 1) {
+		if (!tw_seq_pair(&vc->seq, TW_VVAR_CLOCKMODE_TSC, &v->seq)) {
+			if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
+			    TW_VVAR_CLOCKMODE_TSC)
+				return 1;
 			__builtin_ia32_pause();
 			continue;
 		}
