@@ -1,0 +1,175 @@
+/* vdso_ab: timewarp vDSO images side by side in one process, for A/B work on
+ * the engine's hot path (bench/ab drives it).
+ *
+ *   vdso_ab [--rounds N] [--window TICKS] IMAGE...
+ *
+ * Run inside a namespace (`timewarp run ... -- vdso_ab ...`).  Each IMAGE (a
+ * build/timewarp-vdso.so) is copied into the process like the preload library
+ * copies its own, and given the member's vDSO data: the same clock page, the
+ * same host data, so every image reads the same namespace.  The images must
+ * share struct tw_vdso_data's layout (src/vdso/vdso.h); an image whose reading
+ * disagrees with the member's own by more than a second is refused.
+ *
+ * For each clock, rounds of windows of TICKS TSC ticks, one window per image
+ * and one for the host's vDSO, in an order that rotates round by round; each
+ * image's calls in a window over the host's in the same round, and the median
+ * and quartiles of that ratio over the rounds.  Within one process, with the
+ * windows interleaved, the machine's drift cancels: two copies of one image
+ * agree to about half a percent on the fine clocks (the COARSE clocks, a few
+ * nanoseconds a call, to a few percent).  bench/run stays the reference for
+ * what a program sees; this is for telling two builds apart. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+
+#include "vdso.h"
+#include "vdso_lookup.h"
+
+#define MAX_IMAGES 8
+#define MAX_ROUNDS 1001
+
+typedef long (*cgt_fn)(long, struct tw_ts *);
+
+static const struct {
+	const char *name;
+	long id;
+} clocks[] = {
+	{ "REALTIME", 0 },	  { "MONOTONIC", 1 },	     { "BOOTTIME", 7 },
+	{ "REALTIME_COARSE", 5 }, { "MONOTONIC_COARSE", 6 },
+};
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void die(const char *what, const char *why)
+{
+	fprintf(stderr, "vdso_ab: %s: %s\n", what, why);
+	exit(1);
+}
+
+/* Image `path`, mapped and given the member's data `d`. */
+static cgt_fn load(const char *path, const struct tw_vdso_data *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct tw_vdso_data *dst;
+	unsigned char *base;
+	size_t len = 0, size = 1 << 20;
+
+	if (!f)
+		die(path, strerror(errno));
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		die(path, strerror(errno));
+	len = fread(base, 1, size, f);
+	if (ferror(f) || !feof(f))
+		die(path, "not readable, or larger than 1 MiB");
+	fclose(f);
+	if (len < 64 || memcmp(base, "\177ELF", 4))
+		die(path, "not an ELF image");
+	dst = tw_vdso_sym(base, TW_VDSO_DATA_SYMBOL, "LINUX_2.6");
+	if (!dst)
+		die(path, "not a timewarp vDSO image (no " TW_VDSO_DATA_SYMBOL ")");
+	memcpy(dst, d, sizeof(*dst));
+	if (mprotect(base, size, PROT_READ | PROT_EXEC))
+		die(path, strerror(errno));
+	return (cgt_fn)tw_vdso_sym(base, "__vdso_clock_gettime", "LINUX_2.6");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	static double ratio[MAX_IMAGES][MAX_ROUNDS];
+	const void *own = (const void *)getauxval(AT_SYSINFO_EHDR), *host = NULL;
+	const struct tw_vdso_data *d;
+	cgt_fn fn[MAX_IMAGES + 1];
+	long rounds = 31;
+	uint64_t window = 26000000; /* 10 ms at 2.6 GHz */
+	char line[512];
+	FILE *maps;
+	int i, n = 0;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--window") && i + 1 < argc)
+			window = strtoull(argv[++i], NULL, 10);
+		else
+			die(argv[i], "unknown option (--rounds N, --window TICKS)");
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		die("--rounds", "out of range (1 to 1001)");
+	if (window < 1000)
+		die("--window", "below 1000 ticks");
+	if (argc - i < 1 || argc - i > MAX_IMAGES)
+		die("images", "give 1 to 8 timewarp vDSO images");
+	d = own ? tw_vdso_sym(own, TW_VDSO_DATA_SYMBOL, "LINUX_2.6") : NULL;
+	if (!d || d->magic != TW_VDSO_DATA_MAGIC)
+		die("this process", "not a member of a timewarp namespace (run it under timewarp run)");
+	/* the host's vDSO: the kernel's mapping, still there under the member's */
+	if (!(maps = fopen("/proc/self/maps", "r")))
+		die("/proc/self/maps", strerror(errno));
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "[vdso]"))
+			host = (const void *)(uintptr_t)strtoull(line, NULL, 16);
+	fclose(maps);
+	if (!host || !(fn[0] = (cgt_fn)tw_vdso_sym(host, "__vdso_clock_gettime", "LINUX_2.6")))
+		die("the host's vDSO", "not found");
+	for (; i < argc; i++) {
+		struct tw_ts a, b;
+
+		fn[++n] = load(argv[i], d);
+		if (!fn[n] || fn[n](0, &a) ||
+		    ((cgt_fn)tw_vdso_sym(own, "__vdso_clock_gettime", "LINUX_2.6"))(0, &b) ||
+		    llabs(a.sec - b.sec) > 1)
+			die(argv[i], "does not read the member's REALTIME (another data layout?)");
+	}
+
+	printf("clock");
+	for (i = 1; i <= n; i++)
+		printf("\timage %d: median [q1-q3] x host", i);
+	printf("\n");
+	for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
+		for (long r = 0; r < rounds; r++) {
+			double count[MAX_IMAGES + 1];
+			struct tw_ts ts;
+
+			for (int k = 0; k <= n; k++) {
+				int im = (int)((k + r) % (n + 1));
+				uint64_t t0 = rdtsc(), calls = 0;
+
+				while (rdtsc() - t0 < window) {
+					for (int j = 0; j < 64; j++)
+						fn[im](clocks[c].id, &ts);
+					calls += 64;
+				}
+				count[im] = (double)calls;
+			}
+			for (i = 1; i <= n; i++)
+				ratio[i - 1][r] = count[i] / count[0];
+		}
+		printf("%s", clocks[c].name);
+		for (i = 0; i < n; i++) {
+			qsort(ratio[i], (size_t)rounds, sizeof(double), cmp_double);
+			printf("\t%.3f [%.3f-%.3f]", ratio[i][rounds / 2], ratio[i][rounds / 4],
+			       ratio[i][3 * rounds / 4]);
+		}
+		printf("\n");
+	}
+	return 0;
+}
