@@ -251,6 +251,17 @@ long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long 
 	}
 TW_VVAR_CLOCKS(READERS)
 
+#define QUICK_READER(id)                                                                  \
+	long tw_read_quick_##id(const struct tw_page *pg, const struct tw_host *h,            \
+				struct tw_ts *ts)                                              \
+	{                                                                                  \
+		if (__builtin_expect(!tw_read_coarse_quick(pg, h, tw_clock_line(id), id, ts), 1)) \
+			return 0;                                                          \
+		return tw_read_##id(pg, h, ts);                                            \
+	}
+QUICK_READER(5)
+QUICK_READER(6)
+
 static void copy_params(struct tw_params *out, const struct tw_params *in)
 {
 	for (int i = 0; i < TW_NLINES; i++) {

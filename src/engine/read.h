@@ -90,6 +90,23 @@ TW_VVAR_CLOCKS(TW_CALL_READER_DECL)
 #define TW_RATE_READER_DECL(id) TW_RATE_READER(id);
 TW_VVAR_CLOCKS(TW_RATE_READER_DECL)
 
+/* A COARSE clock's memo `m` while it is the computation's answer (tw_memo):
+ * made under the kernel data's current count and under the page's count `s`.
+ * 0, or 1 when it is not. */
+static inline __attribute__((always_inline)) int
+tw_memo_get(const struct tw_memo *m, const struct tw_vvar_clock *vv, const struct tw_page *pg,
+	    uint32_t s, int64_t *sec, int64_t *nsec)
+{
+	uint32_t ms, vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
+
+	if (!tw_seq_pair(&m->seq, vs, &ms) || TW_LOAD(m->pseq) != s || TW_LOAD(m->page) != pg)
+		return 1;
+	*sec = TW_LOAD(m->sec);
+	*nsec = TW_LOAD(m->nsec);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return TW_LOAD(m->seq) != ms || TW_LOAD(vv->seq) != vs;
+}
+
 /* The read with host time from the kernel's data page (vvar.h): no call at all
  * on the common paths.  0, or 1 when the page cannot serve this read. */
 static inline __attribute__((always_inline)) int
@@ -179,20 +196,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 		if (rate != 0) {
 			/* a coarse clock at another rate: the memo, while it is
 			 * the computation's answer (tw_memo) */
-			const struct tw_memo *m;
-			uint32_t ms, vs;
-
-			if (!h->memo)
-				return rate_reader(pg, h, ts);
-			m = h->memo + (clockid - 5);
-			vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
-			if (!tw_seq_pair(&m->seq, vs, &ms) || TW_LOAD(m->pseq) != s ||
-			    TW_LOAD(m->page) != pg)
-				return rate_reader(pg, h, ts);
-			a = TW_LOAD(m->sec);
-			b = TW_LOAD(m->nsec);
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (TW_LOAD(m->seq) != ms || TW_LOAD(vv->seq) != vs)
+			if (!h->memo || tw_memo_get(h->memo + (clockid - 5), vv, pg, s, &a, &b))
 				return rate_reader(pg, h, ts);
 			if (__builtin_expect(tw_seq_retry(pg, s), 0))
 				continue;
@@ -209,6 +213,55 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			return 0;
 		}
 	}
+}
+
+/* A COARSE clock in straight code, no loop: the common reads (rate 1, frozen,
+ * a memo that holds) with few enough values live that the function needs no
+ * callee-saved register: a COARSE read is a few nanoseconds, and saving and
+ * restoring six registers was a third of it.  0, or 1 for anything else (a
+ * writer at work, a reading within a second of the anchor or out of the line's
+ * range, no memo): the caller then makes the full read, which handles it all. */
+static inline __attribute__((always_inline)) int
+tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
+		     struct tw_ts *ts)
+{
+	const struct tw_vvar_clock *vv = h->vvar;
+	const struct tw_fast *fp = &pg->fast[line];
+	uint64_t rate;
+	int64_t sec, nsec;
+	uint32_t s, vs;
+
+	s = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(s & 1, 0) || !vv)
+		return 1;
+	rate = TW_LOAD(pg->p.rate);
+	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
+		/* the host's coarse reading plus the offset (tw_vvar_read) */
+		if (!tw_seq_pair(&vv->seq, TW_VVAR_CLOCKMODE_TSC, &vs))
+			return 1;
+		sec = (int64_t)TW_LOAD(vv->basetime[clockid].sec) + TW_LOAD(fp->off_sec);
+		nsec = (int64_t)TW_LOAD(vv->basetime[clockid].nsec) + TW_LOAD(fp->off_nsec);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (TW_LOAD(vv->seq) != vs)
+			return 1;
+		if (nsec >= 1000000000LL) {
+			nsec -= 1000000000LL;
+			sec++;
+		}
+		/* within a second of the anchor (tw_coarse_floor) or out of range */
+		if (sec <= TW_LOAD(fp->virt_sec) || (uint64_t)sec >= tw_line_max_sec(line))
+			return 1;
+	} else if (rate == 0) { /* frozen: the anchor */
+		sec = TW_LOAD(fp->virt_sec);
+		nsec = TW_LOAD(fp->virt_nsec);
+	} else if (!h->memo || tw_memo_get(h->memo + (clockid - 5), vv, pg, s, &sec, &nsec)) {
+		return 1;
+	}
+	if (tw_seq_retry(pg, s))
+		return 1;
+	ts->sec = sec;
+	ts->nsec = nsec;
+	return 0;
 }
 
 /* One clock, known at compile time: the clock table, the kind of read and the
@@ -242,8 +295,17 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 #define TW_CLOCK_READER_DECL(id) TW_CLOCK_READER(id);
 TW_VVAR_CLOCKS(TW_CLOCK_READER_DECL)
 
+/* The COARSE clocks' entry for the timewarp vDSO: tw_read_coarse_quick, else
+ * the full read (engine.c). */
+long tw_read_quick_5(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts);
+long tw_read_quick_6(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts);
+
 #define TW_DISPATCH_CASE(id)                                                               \
 	case id:                                                                           \
+		if (id == 5)                                                               \
+			return tw_read_quick_5(pg, h, ts);                                 \
+		if (id == 6)                                                               \
+			return tw_read_quick_6(pg, h, ts);                                 \
 		return tw_read_##id(pg, h, ts);
 
 static inline __attribute__((always_inline)) long
