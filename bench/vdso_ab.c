@@ -2,6 +2,7 @@
  * the engine's hot path (bench/ab drives it).
  *
  *   vdso_ab [--rounds N] [--window TICKS] IMAGE...
+ *   vdso_ab [--rounds N] [--window TICKS] --libc
  *
  * Run inside a namespace (`timewarp run ... -- vdso_ab ...`).  Each IMAGE (a
  * build/timewarp-vdso.so) is copied into the process like the preload library
@@ -17,8 +18,15 @@
  * windows interleaved, the machine's drift cancels: two copies of one image
  * agree to about half a percent on the fine clocks (the COARSE clocks, a few
  * nanoseconds a call, to a few percent).  bench/run stays the reference for
- * what a program sees; this is for telling two builds apart. */
+ * what a program sees; this is for telling two builds apart.
+ *
+ * --libc: no images; libc's clock_gettime as a program calls it (the preload
+ * library's) against glibc's own in the same process, which still calls the
+ * host's vDSO (glibc keeps the pointers it took at start-up, before the
+ * preload library pointed AT_SYSINFO_EHDR at the timewarp vDSO).  One build
+ * per run: compare builds by their ratios. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +34,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "vdso.h"
 #include "vdso_lookup.h"
@@ -102,10 +111,12 @@ int main(int argc, char **argv)
 	uint64_t window = 26000000; /* 10 ms at 2.6 GHz */
 	char line[512];
 	FILE *maps;
-	int i, n = 0;
+	int i, n = 0, libc = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+		if (!strcmp(argv[i], "--libc"))
+			libc = 1;
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--window") && i + 1 < argc)
 			window = strtoull(argv[++i], NULL, 10);
@@ -116,11 +127,35 @@ int main(int argc, char **argv)
 		die("--rounds", "out of range (1 to 1001)");
 	if (window < 1000)
 		die("--window", "below 1000 ticks");
-	if (argc - i < 1 || argc - i > MAX_IMAGES)
-		die("images", "give 1 to 8 timewarp vDSO images");
+	if (libc ? argc - i != 0 : argc - i < 1 || argc - i > MAX_IMAGES)
+		die("images", "give 1 to 8 timewarp vDSO images, or --libc and none");
 	d = own ? tw_vdso_sym(own, TW_VDSO_DATA_SYMBOL, "LINUX_2.6") : NULL;
 	if (!d || d->magic != TW_VDSO_DATA_MAGIC)
 		die("this process", "not a member of a timewarp namespace (run it under timewarp run)");
+	if (libc) {
+		/* glibc's own clock_gettime, and the one a program's calls reach;
+		 * called as cgt_fn (clockid_t and long are passed alike, and the
+		 * result is not used) */
+		void *glibc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+		void *own_libc = glibc ? dlsym(glibc, "clock_gettime") : NULL;
+
+		if (!own_libc)
+			die("libc.so.6", "no clock_gettime of glibc's own");
+		if (own_libc == (void *)clock_gettime)
+			die("clock_gettime", "not interposed (run it under timewarp run)");
+		fn[0] = (cgt_fn)(void (*)(void))own_libc;
+		fn[1] = (cgt_fn)(void (*)(void))clock_gettime;
+		n = 1;
+		{
+			struct tw_ts a, b;
+
+			fn[0](0, &a);
+			fn[1](0, &b);
+			fprintf(stderr, "(glibc's own REALTIME: %+lld s from the namespace's)\n",
+			       (long long)(a.sec - b.sec));
+		}
+		goto measure;
+	}
 	/* the host's vDSO: the kernel's mapping, still there under the member's */
 	if (!(maps = fopen("/proc/self/maps", "r")))
 		die("/proc/self/maps", strerror(errno));
@@ -140,9 +175,10 @@ int main(int argc, char **argv)
 			die(argv[i], "does not read the member's REALTIME (another data layout?)");
 	}
 
+measure:
 	printf("clock");
 	for (i = 1; i <= n; i++)
-		printf("\timage %d: median [q1-q3] x host", i);
+		printf(libc ? "\tlibc: median [q1-q3] x glibc's" : "\timage %d: median [q1-q3] x host", i);
 	printf("\n");
 	for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
 		for (long r = 0; r < rounds; r++) {
