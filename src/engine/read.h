@@ -216,11 +216,11 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 }
 
 /* A COARSE clock in straight code, no loop: the common reads (rate 1, frozen,
- * a memo that holds) with few enough values live that the function needs no
- * callee-saved register: a COARSE read is a few nanoseconds, and saving and
- * restoring six registers was a third of it.  0, or 1 for anything else (a
- * writer at work, a reading within a second of the anchor or out of the line's
- * range, no memo): the caller then makes the full read, which handles it all. */
+ * a memo that holds) with few values live, so that the function saves one
+ * callee-saved register where the full read saved six (a COARSE read is a few
+ * nanoseconds).  0, or 1 for anything else (a writer at work, a reading within
+ * a second of the anchor or out of the line's range, no memo): the caller then
+ * makes the full read, which handles it all. */
 static inline __attribute__((always_inline)) int
 tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
 		     struct tw_ts *ts)
@@ -236,7 +236,11 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 		return 1;
 	rate = TW_LOAD(pg->p.rate);
 	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
-		/* the host's coarse reading plus the offset (tw_vvar_read) */
+		/* the host's coarse reading plus the offset (tw_vvar_read): the
+		 * same sums in signed arithmetic, as off_sec is a line's offset
+		 * in seconds (tw_ns_ts: below 2^34 in size), off_nsec and the
+		 * kernel's coarse nanoseconds are below 1e9, so one carry is all
+		 * there can be */
 		if (!tw_seq_pair(&vv->seq, TW_VVAR_CLOCKMODE_TSC, &vs))
 			return 1;
 		sec = (int64_t)TW_LOAD(vv->basetime[clockid].sec) + TW_LOAD(fp->off_sec);
