@@ -61,6 +61,19 @@ static inline uint64_t tw_rdtscp(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* The data's sequence count once it is even, read with the clock mode in one
+ * load (tw_seq_pair).  0, or 1 when the clock source is not the TSC. */
+static inline __attribute__((always_inline)) int tw_vvar_begin(const struct tw_vvar_clock *vc,
+							       uint32_t *seq)
+{
+	while (__builtin_expect(!tw_seq_pair(&vc->seq, TW_VVAR_CLOCKMODE_TSC, seq), 0)) {
+		if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) != TW_VVAR_CLOCKMODE_TSC)
+			return 1;
+		__builtin_ia32_pause();
+	}
+	return 0;
+}
+
 /* The clocks the page serves, X(id) for each: REALTIME, MONOTONIC,
  * MONOTONIC_RAW, the two COARSE, BOOTTIME and TAI (not the ALARM clocks, nor
  * CPU time).  The engine has a reader of its own for each (read.h). */
@@ -95,13 +108,8 @@ tw_vvar_now(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int64
 	if (clockid == 4) /* MONOTONIC_RAW has a vdso_clock of its own */
 		vc++;
 	for (;;) {
-		if (__builtin_expect(!tw_seq_pair(&vc->seq, TW_VVAR_CLOCKMODE_TSC, &seq), 0)) {
-			if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
-			    TW_VVAR_CLOCKMODE_TSC)
-				return 1;
-			__builtin_ia32_pause();
-			continue;
-		}
+		if (__builtin_expect(tw_vvar_begin(vc, &seq), 0))
+			return 1;
 		sec = __atomic_load_n(&vc->basetime[clockid].sec, __ATOMIC_RELAXED) + add_sec;
 		ns = __atomic_load_n(&vc->basetime[clockid].nsec, __ATOMIC_RELAXED);
 		if (coarse) { /* the base is the time */
@@ -173,13 +181,8 @@ static inline int tw_vvar_snap(const struct tw_vvar_clock *vc, long clockid,
 	if (clockid == 4)
 		vc++;
 	for (;;) {
-		if (!tw_seq_pair(&vc->seq, TW_VVAR_CLOCKMODE_TSC, &v->seq)) {
-			if (__atomic_load_n(&vc->clock_mode, __ATOMIC_RELAXED) !=
-			    TW_VVAR_CLOCKMODE_TSC)
-				return 1;
-			__builtin_ia32_pause();
-			continue;
-		}
+		if (tw_vvar_begin(vc, &v->seq))
+			return 1;
 		v->sec = __atomic_load_n(&vc->basetime[clockid].sec, __ATOMIC_RELAXED);
 		v->nsec = __atomic_load_n(&vc->basetime[clockid].nsec, __ATOMIC_RELAXED);
 		v->cycle_last = __atomic_load_n(&vc->cycle_last, __ATOMIC_RELAXED);
