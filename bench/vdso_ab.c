@@ -8,8 +8,10 @@
  * build/timewarp-vdso.so) is copied into the process like the preload library
  * copies its own, and given the member's vDSO data: the same clock page, the
  * same host data, so every image reads the same namespace.  The images must
- * share struct tw_vdso_data's layout (src/vdso/vdso.h); an image whose reading
- * disagrees with the member's own by more than a second is refused.
+ * share struct tw_vdso_data's layout (src/vdso/vdso.h); the memos and folds an
+ * image keeps (struct tw_memo, tw_fold) are its own, zeroed, so builds whose
+ * layouts of those differ compare too.  An image whose reading disagrees with
+ * the member's own by more than a second is refused.
  *
  * For each clock, rounds of windows of TICKS TSC ticks, one window per image
  * and one for the host's vDSO, in an order that rotates round by round; each
@@ -66,6 +68,9 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
+_Static_assert(2 * sizeof(struct tw_memo) <= 2048 && TW_FOLD_SLOTS * sizeof(struct tw_fold) <= 2048,
+	       "an image's memos and folds fit their halves of a page (load)");
+
 /* Image `path`, mapped and given the member's data `d`. */
 static cgt_fn load(const char *path, const struct tw_vdso_data *d)
 {
@@ -89,6 +94,16 @@ static cgt_fn load(const char *path, const struct tw_vdso_data *d)
 	if (!dst)
 		die(path, "not a timewarp vDSO image (no " TW_VDSO_DATA_SYMBOL ")");
 	memcpy(dst, d, sizeof(*dst));
+	if (dst->host.memo || dst->host.fold) {
+		/* a page of its own, zeroed: no slot matches before the image's
+		 * first read makes it */
+		char *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (own == MAP_FAILED)
+			die(path, strerror(errno));
+		dst->host.memo = dst->host.memo ? (struct tw_memo *)(void *)own : NULL;
+		dst->host.fold = dst->host.fold ? (struct tw_fold *)(void *)(own + 2048) : NULL;
+	}
 	if (mprotect(base, size, PROT_READ | PROT_EXEC))
 		die(path, strerror(errno));
 	return (cgt_fn)tw_vdso_sym(base, "__vdso_clock_gettime", "LINUX_2.6");
