@@ -153,14 +153,13 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 			MEMO_WRITE(&f->seq, {
 				STORE(f->vseq, v.seq);
 				STORE(f->pseq, s);
-				STORE(f->shift, n.shift);
-				STORE(f->wide, n.wide);
-				STORE(f->base_hi, n.base_hi);
 				STORE(f->page, pg);
 				STORE(f->cycle_last, n.cycle_last);
 				STORE(f->dmax, n.dmax);
-				STORE(f->base, n.base);
-				STORE(f->mult, n.mult);
+				STORE(f->base_lo, n.base_lo);
+				STORE(f->base_hi, n.base_hi);
+				STORE(f->mult_lo, n.mult_lo);
+				STORE(f->mult_hi, n.mult_hi);
 				STORE(f->sec, n.sec);
 			});
 	}

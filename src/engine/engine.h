@@ -40,20 +40,19 @@ struct tw_memo {
  * TSC scale, kept by the process that computed it (fold.h): from one update of
  * the kernel's data to the next, and while the namespace stays unchanged,
  *
- *     virtual = sec + ((base + (tsc - cycle_last) * mult) >> shift) ns
+ *     virtual = sec + (base + (tsc - cycle_last) * mult) / 2^64 ns
  *
- * for tsc - cycle_last <= dmax, which is the host vDSO's own computation with
- * other constants (in 128 bits when `wide`: base_hi is then base's high
- * word).  Its seqlock works like tw_memo's. */
+ * for tsc - cycle_last <= dmax: the host vDSO's own computation with other
+ * constants, base and mult in 128 bits with 64 of them below the nanosecond
+ * (so that no shift is left).  Its seqlock works like tw_memo's. */
 struct tw_fold {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count it was made under */
 	uint32_t pseq; /* the clock page's */
-	uint32_t shift;
-	uint32_t wide;
 	uint32_t pad;
 	const struct tw_page *page;
-	uint64_t cycle_last, dmax, base, base_hi, mult;
+	uint64_t cycle_last, dmax;
+	uint64_t base_lo, base_hi, mult_lo, mult_hi;
 	int64_t sec;
 };
 #define TW_FOLD_SLOTS 5 /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME, TAI */

@@ -174,11 +174,10 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			d = tw_rdtscp() & ~(1ULL << 63);
 			c.cycle_last = TW_LOAD(f->cycle_last);
 			c.dmax = TW_LOAD(f->dmax);
-			c.base = TW_LOAD(f->base);
+			c.base_lo = TW_LOAD(f->base_lo);
 			c.base_hi = TW_LOAD(f->base_hi);
-			c.mult = TW_LOAD(f->mult);
-			c.shift = TW_LOAD(f->shift);
-			c.wide = TW_LOAD(f->wide);
+			c.mult_lo = TW_LOAD(f->mult_lo);
+			c.mult_hi = TW_LOAD(f->mult_hi);
 			c.sec = TW_LOAD(f->sec);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			/* the fold whole, and the kernel's data unchanged since
