@@ -154,6 +154,7 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 				STORE(f->vseq, v.seq);
 				STORE(f->pseq, s);
 				STORE(f->page, pg);
+				STORE(f->shift, n.shift);
 				STORE(f->cycle_last, n.cycle_last);
 				STORE(f->dmax, n.dmax);
 				STORE(f->base_lo, n.base_lo);

@@ -40,16 +40,17 @@ struct tw_memo {
  * TSC scale, kept by the process that computed it (fold.h): from one update of
  * the kernel's data to the next, and while the namespace stays unchanged,
  *
- *     virtual = sec + (base + (tsc - cycle_last) * mult) / 2^64 ns
+ *     virtual = sec + ((base + (tsc - cycle_last) * mult) >> shift) ns
  *
  * for tsc - cycle_last <= dmax: the host vDSO's own computation with other
- * constants, base and mult in 128 bits with 64 of them below the nanosecond
- * (so that no shift is left).  Its seqlock works like tw_memo's. */
+ * constants, in 64 bits (base_lo, mult_lo).  Where that is too narrow, shift
+ * is 0 and base and mult are 128 bits with 64 of them below the nanosecond:
+ * the time is the high word of the sum.  Its seqlock works like tw_memo's. */
 struct tw_fold {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count it was made under */
-	uint32_t pseq; /* the clock page's */
-	uint32_t pad;
+	uint32_t pseq;  /* the clock page's */
+	uint32_t shift; /* 0: base and mult in 128 bits */
 	const struct tw_page *page;
 	uint64_t cycle_last, dmax;
 	uint64_t base_lo, base_hi, mult_lo, mult_hi;

@@ -14,19 +14,21 @@
  * with constants Ws and N that depend on the update and the namespace only.
  * So a process computes them once per kernel update (struct tw_fold, kept in
  * the process), and every read until the next one costs what the host's
- * costs: RDTSCP, one subtraction, a multiply, the sum.  The fold keeps N and M
- * shifted left to 64 bits below the nanosecond (S is at most 60, so nothing is
- * lost and N stays below 2^94), which leaves no shift to make: the answer is
- * the high word of a 128-bit sum, for every rate alike,
+ * costs: RDTSCP, one subtraction, one multiply, one add, one shift.  That holds
+ * while the sum fits 64 bits (S = s + j at most 33: rate 2, 10, 1.5).  A rate
+ * with more fraction bits (0.1, 1.1) keeps N and M shifted left to 64 bits
+ * below the nanosecond instead (S is at most 60, so nothing is lost and N
+ * stays below 2^94): the answer is then the high word of a 128-bit sum, with
+ * no shift left to make,
  *
  *     virtual ns = d*M_hi + hi64(N' + d*M_lo)
  *
- * (M_hi is the whole nanoseconds a cycle makes, 0 unless the virtual clock
- * runs faster than the TSC ticks).  The answer is tw_rate_ts's for the same
- * TSC reading, to the nanosecond (the unit tests check it).  Where a fold
- * could not be exact (a product beyond 128 bits, the reading before the
- * anchor or near the line's limits) tw_fold_make declines and the reads go
- * through tw_rate_ts.
+ * (M_hi: the whole nanoseconds a cycle makes, 0 unless the virtual clock runs
+ * faster than the TSC ticks), a multiply and an add-with-carry more.  The
+ * answer is tw_rate_ts's for the same TSC reading, to the nanosecond (the
+ * unit tests check it).  Where a fold could not be exact (a product beyond 128
+ * bits, the reading before the anchor or near the line's limits) tw_fold_make
+ * declines and the reads go through tw_rate_ts.
  *
  * Freestanding, like the engine. */
 #ifndef TW_FOLD_H
@@ -116,10 +118,13 @@ static inline int tw_fold_make(int line, struct tw_base b, uint64_t rate,
 		dmax = tw_div128(2 * unit - 1 - n, (uint64_t)m);
 	if (w + 1 >= (__int128)tw_line_max_sec(line))
 		return 1;
-	/* 64 - S more bits below the nanosecond: N' below 1e9 * 2^64 */
-	n <<= 64 - S;
-	m <<= 64 - S;
-	f->pad = 0;
+	if (S > 0 && S <= 33) { /* 2e9 * 2^S < 2^64: the sums fit 64 bits */
+		f->shift = S;
+	} else { /* 64 - S more bits below the nanosecond: N' below 1e9 * 2^64 */
+		n <<= 64 - S;
+		m <<= 64 - S;
+		f->shift = 0;
+	}
 	f->cycle_last = v->cycle_last;
 	f->dmax = dmax;
 	f->base_lo = (uint64_t)n;
@@ -135,11 +140,18 @@ static inline __attribute__((always_inline)) void tw_fold_at(const struct tw_fol
 							     struct tw_ts *ts)
 {
 	int64_t sec = f->sec;
-	unsigned __int128 p = (unsigned __int128)d * f->mult_lo;
-	uint64_t lo, ns = (uint64_t)(p >> 64) + f->base_hi + d * f->mult_hi;
+	uint64_t ns;
 
-	/* the high word of N' + d*M_lo: the low words' carry */
-	ns += __builtin_add_overflow((uint64_t)p, f->base_lo, &lo);
+	if (__builtin_expect(f->shift != 0, 1)) {
+		ns = (f->base_lo + d * f->mult_lo) >> f->shift;
+	} else {
+		unsigned __int128 p = (unsigned __int128)d * f->mult_lo;
+		uint64_t lo;
+
+		ns = (uint64_t)(p >> 64) + f->base_hi + d * f->mult_hi;
+		/* the high word of N' + d*M_lo: the low words' carry */
+		ns += __builtin_add_overflow((uint64_t)p, f->base_lo, &lo);
+	}
 
 	if (ns >= 1000000000ULL) {
 		ns -= 1000000000ULL;

@@ -179,6 +179,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			c.mult_lo = TW_LOAD(f->mult_lo);
 			c.mult_hi = TW_LOAD(f->mult_hi);
 			c.sec = TW_LOAD(f->sec);
+			c.shift = TW_LOAD(f->shift);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			/* the fold whole, and the kernel's data unchanged since
 			 * the TSC was read */

@@ -1284,7 +1284,7 @@ static uint64_t fold_rate(void)
 
 static void test_fold(void)
 {
-	int bad = 0, folded = 0, cases = 0, reads = 0, fast = 0;
+	int bad = 0, folded = 0, cases = 0, reads = 0, wide = 0, fast = 0;
 
 	for (int i = 0; i < 200000; i++) {
 		int line = (int)(rnd() % TW_NLINES);
@@ -1310,7 +1310,8 @@ static void test_fold(void)
 		if (tw_fold_make(line, b, rate, &v, &f))
 			continue;
 		folded++;
-		fast += f.mult_hi != 0;
+		wide += f.shift == 0;
+		fast += f.shift == 0 && f.mult_hi != 0;
 		/* every read it serves is tw_rate_ts's for the same TSC reading */
 		for (int k = 0; k < 8; k++) {
 			uint64_t sec, ns, frac;
@@ -1337,8 +1338,10 @@ static void test_fold(void)
 	tap_ok(!bad, "a fold answers as tw_rate_ts does, to the nanosecond, on %d reads (%d bad)",
 	       reads, bad);
 	tap_ok(folded > cases / 3, "folds are made for most cases (%d of %d)", folded, cases);
-	tap_ok(fast > folded / 10 && fast < folded,
-	       "virtual clocks slower and faster than a nanosecond a cycle (%d faster)", fast);
+	tap_ok(wide > folded / 10 && wide < folded, "in 64 bits and in 128 (%d wide)", wide);
+	tap_ok(fast > wide / 100 && fast < wide,
+	       "in 128 bits, virtual clocks slower and faster than a nanosecond a cycle (%d faster)",
+	       fast);
 
 	/* by hand: this machine's kind of scale at rate 2 and at 0.1 */
 	{
@@ -1350,17 +1353,17 @@ static void test_fold(void)
 
 		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 0,
 			   "rate 2 on a 2.6 GHz TSC's scale: folded");
-		/* M' = 2 * mult << (64 - 24) */
-		TAP_EQ_I64((int64_t)f.mult_lo, (int64_t)((2ULL * 6462355) << 40),
-			   "rate 2: twice the kernel's multiplier, 64 bits below the nanosecond");
-		TAP_EQ_I64((int64_t)f.mult_hi, 0, "rate 2: under a nanosecond a cycle");
+		TAP_EQ_I64(f.shift, 24, "rate 2: the kernel's shift");
+		TAP_EQ_I64((int64_t)f.mult_lo, 2 * 6462355, "rate 2: twice the kernel's multiplier");
 		tap_ok(f.dmax > 2600000000ULL / 2, "rate 2: serves more than half a second (%llu cycles)",
 		       (unsigned long long)f.dmax);
 		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, 429496730 /* 0.1 */, &v, &f), 0,
 			   "rate 0.1 (31 fraction bits): folded");
-		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(10), &v, &f), 0,
-			   "rate 10: folded");
-		TAP_EQ_I64((int64_t)f.mult_hi, 3, "rate 10: 3 whole nanoseconds a cycle (3.85)");
+		TAP_EQ_I64(f.shift, 0, "rate 0.1: in 128 bits");
+		/* M' = 0x0CCCCCCD * mult << (64 - 24 - 31) */
+		TAP_EQ_I64((int64_t)f.mult_lo, (int64_t)((0x0CCCCCCDULL * 6462355) << 9),
+			   "rate 0.1: its multiplier, 64 bits below the nanosecond");
+		TAP_EQ_I64((int64_t)f.mult_hi, 0, "rate 0.1: under a nanosecond a cycle");
 		b.host = 5001 * TW_NSEC;
 		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 1,
 			   "an anchor after the kernel's base: not folded");
