@@ -152,7 +152,6 @@ static inline __attribute__((always_inline)) void tw_fold_at(const struct tw_fol
 		/* the high word of N' + d*M_lo: the low words' carry */
 		ns += __builtin_add_overflow((uint64_t)p, f->base_lo, &lo);
 	}
-
 	if (ns >= 1000000000ULL) {
 		ns -= 1000000000ULL;
 		sec++;
