@@ -68,7 +68,13 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-_Static_assert(2 * sizeof(struct tw_memo) <= 2048 && TW_FOLD_SLOTS * sizeof(struct tw_fold) <= 2048,
+/* An image's memos and folds: a page of their own, the folds in its second
+ * half (this build's layouts are checked; an image's own, 80 bytes a fold
+ * since 954a6e8 and before it, are far below) */
+#define SLOTS_PAGE 4096
+#define FOLDS_AT (SLOTS_PAGE / 2)
+_Static_assert(2 * sizeof(struct tw_memo) <= FOLDS_AT &&
+		       TW_FOLD_SLOTS * sizeof(struct tw_fold) <= SLOTS_PAGE - FOLDS_AT,
 	       "an image's memos and folds fit their halves of a page (load)");
 
 /* Image `path`, mapped and given the member's data `d`. */
@@ -97,12 +103,12 @@ static cgt_fn load(const char *path, const struct tw_vdso_data *d)
 	if (dst->host.memo || dst->host.fold) {
 		/* a page of its own, zeroed: no slot matches before the image's
 		 * first read makes it */
-		char *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *own = mmap(NULL, SLOTS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (own == MAP_FAILED)
 			die(path, strerror(errno));
 		dst->host.memo = dst->host.memo ? (struct tw_memo *)(void *)own : NULL;
-		dst->host.fold = dst->host.fold ? (struct tw_fold *)(void *)(own + 2048) : NULL;
+		dst->host.fold = dst->host.fold ? (struct tw_fold *)(void *)(own + FOLDS_AT) : NULL;
 	}
 	if (mprotect(base, size, PROT_READ | PROT_EXEC))
 		die(path, strerror(errno));

@@ -43,8 +43,8 @@ struct tw_memo {
  *     virtual = sec + ((base + (tsc - cycle_last) * mult) >> shift) ns
  *
  * for tsc - cycle_last <= dmax: the host vDSO's own computation with other
- * constants, in 64 bits (base_lo, mult_lo).  Where that is too narrow, shift
- * is 0 and base and mult are 128 bits with 64 of them below the nanosecond:
+ * constants, in 64 bits (base_lo, mult_lo).  Where that is too narrow (or the
+ * shift would be 0), shift is 0 and base and mult are 128 bits with 64 of them below the nanosecond:
  * the time is the high word of the sum.  Its seqlock works like tw_memo's. */
 struct tw_fold {
 	uint32_t seq;

@@ -15,16 +15,16 @@
  * So a process computes them once per kernel update (struct tw_fold, kept in
  * the process), and every read until the next one costs what the host's
  * costs: RDTSCP, one subtraction, one multiply, one add, one shift.  That holds
- * while the sum fits 64 bits (S = s + j at most 33: rate 2, 10, 1.5).  A rate
- * with more fraction bits (0.1, 1.1) keeps N and M shifted left to 64 bits
+ * while the sum fits 64 bits (S = s + j from 1 to 33: rate 2, 10, 1.5).  A rate
+ * with more fraction bits (0.1, 1.1), or S = 0, keeps N and M shifted left to 64 bits
  * below the nanosecond instead (S is at most 60, so nothing is lost and N
  * stays below 2^94): the answer is then the high word of a 128-bit sum, with
  * no shift left to make,
  *
  *     virtual ns = d*M_hi + hi64(N' + d*M_lo)
  *
- * (M_hi: the whole nanoseconds a cycle makes, 0 unless the virtual clock runs
- * faster than the TSC ticks), a multiply and an add-with-carry more.  The
+ * (M_hi: the whole nanoseconds a cycle makes, 0 unless the virtual clock makes
+ * a nanosecond or more a TSC cycle), a multiply and an add-with-carry more.  The
  * answer is tw_rate_ts's for the same TSC reading, to the nanosecond (the
  * unit tests check it).  Where a fold could not be exact (a product beyond 128
  * bits, the reading before the anchor or near the line's limits) tw_fold_make

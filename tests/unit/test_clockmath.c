@@ -1364,6 +1364,26 @@ static void test_fold(void)
 		TAP_EQ_I64((int64_t)f.mult_lo, (int64_t)((0x0CCCCCCDULL * 6462355) << 9),
 			   "rate 0.1: its multiplier, 64 bits below the nanosecond");
 		TAP_EQ_I64((int64_t)f.mult_hi, 0, "rate 0.1: under a nanosecond a cycle");
+		/* 10.1: 31 fraction bits and 3.89 ns a cycle, so M_hi is 3; its
+		 * last read, against the computation in full */
+		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, 43379169690ULL /* 10.1 */, &v, &f), 0,
+			   "rate 10.1: folded");
+		TAP_EQ_I64(f.shift, 0, "rate 10.1: in 128 bits");
+		TAP_EQ_I64((int64_t)f.mult_hi, 3, "rate 10.1: 3 whole nanoseconds a cycle");
+		{
+			uint64_t sec, ns, frac;
+			unsigned shift;
+			struct tw_ts want = { 0, 0 }, got;
+
+			v.delta = f.dmax;
+			tw_vvar_split(&v, 0, &sec, &ns, &frac, &shift);
+			tw_fold_at(&f, v.delta, &got);
+			TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, 43379169690ULL, sec, ns, frac, shift,
+					      &want),
+				   0, "rate 10.1, dmax cycles on: computed in full");
+			TAP_EQ_I64(tw_ts_ns(&got), tw_ts_ns(&want), "rate 10.1, dmax cycles on: the fold agrees");
+			v.delta = 0;
+		}
 		b.host = 5001 * TW_NSEC;
 		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 1,
 			   "an anchor after the kernel's base: not folded");
