@@ -47,23 +47,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "vdso_lookup.h"
 
 extern char **environ;
 
 typedef int (*cgt_fn)(clockid_t, struct timespec *);
-
-static const struct {
-	const char *name;
-	clockid_t id;
-} clocks[] = {
-	{ "REALTIME", CLOCK_REALTIME },
-	{ "MONOTONIC", CLOCK_MONOTONIC },
-	{ "BOOTTIME", CLOCK_BOOTTIME },
-	{ "REALTIME_COARSE", CLOCK_REALTIME_COARSE },
-	{ "MONOTONIC_COARSE", CLOCK_MONOTONIC_COARSE },
-};
-#define NCLOCKS (sizeof(clocks) / sizeof(clocks[0]))
 
 static double tsc_hz;
 
@@ -80,25 +69,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-/* ---- the TSC ---------------------------------------------------------- */
-
-/* lfence before rdtsc: earlier instructions have completed. */
-static inline uint64_t tsc_start(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* rdtscp waits for earlier instructions; lfence keeps later ones after it. */
-static inline uint64_t tsc_stop(void)
-{
-	uint32_t lo, hi, aux;
-
-	__asm__ volatile("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
-	return (uint64_t)hi << 32 | lo;
-}
+/* ---- the TSC (tsc_start, tsc_stop: bench.h) ---------------------------- */
 
 static int64_t raw_ns(void)
 {

@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench.h"
 #include "vdso.h"
 #include "vdso_lookup.h"
 
@@ -45,22 +46,6 @@
 #define MAX_ROUNDS 1001
 
 typedef long (*cgt_fn)(long, struct tw_ts *);
-
-static const struct {
-	const char *name;
-	long id;
-} clocks[] = {
-	{ "REALTIME", 0 },	  { "MONOTONIC", 1 },	     { "BOOTTIME", 7 },
-	{ "REALTIME_COARSE", 5 }, { "MONOTONIC_COARSE", 6 },
-};
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 static void die(const char *what, const char *why)
 {
@@ -201,16 +186,16 @@ measure:
 	for (i = 1; i <= n; i++)
 		printf(libc ? "\tlibc: median [q1-q3] x glibc's" : "\timage %d: median [q1-q3] x host", i);
 	printf("\n");
-	for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
+	for (size_t c = 0; c < NCLOCKS; c++) {
 		for (long r = 0; r < rounds; r++) {
 			double count[MAX_IMAGES + 1];
 			struct tw_ts ts;
 
 			for (int k = 0; k <= n; k++) {
 				int im = (int)((k + r) % (n + 1));
-				uint64_t t0 = rdtsc(), calls = 0;
+				uint64_t t0 = tsc_start(), calls = 0;
 
-				while (rdtsc() - t0 < window) {
+				while (tsc_stop() - t0 < window) {
 					for (int j = 0; j < 64; j++)
 						fn[im](clocks[c].id, &ts);
 					calls += 64;
