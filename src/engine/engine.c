@@ -107,6 +107,14 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		}                                                                          \
 	} while (0)
 
+/* The key of a memo or fold (TW_SLOT_HOLDS, read.h), inside MEMO_WRITE. */
+#define TW_SLOT_KEY(slot, vs, s, pg)                                                       \
+	do {                                                                               \
+		STORE((slot)->vseq, (vs));                                                 \
+		STORE((slot)->pseq, (s));                                                  \
+		STORE((slot)->page, (pg));                                                 \
+	} while (0)
+
 /* The read at a rate other than 0 and 1 that computes in full and makes the
  * fold or memo the next reads use: once per kernel update, so one copy for
  * every clock id. */
@@ -140,9 +148,7 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 		struct tw_memo *m = h->memo + (clockid - 5);
 
 		MEMO_WRITE(&m->seq, {
-			STORE(m->vseq, v.seq);
-			STORE(m->pseq, s);
-			STORE(m->page, pg);
+			TW_SLOT_KEY(m, v.seq, s, pg);
 			STORE(m->sec, ts->sec);
 			STORE(m->nsec, ts->nsec);
 		});
@@ -151,9 +157,7 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 
 		if (!tw_fold_make(line, b, rate, &v, &n))
 			MEMO_WRITE(&f->seq, {
-				STORE(f->vseq, v.seq);
-				STORE(f->pseq, s);
-				STORE(f->page, pg);
+				TW_SLOT_KEY(f, v.seq, s, pg);
 				STORE(f->shift, n.shift);
 				STORE(f->cycle_last, n.cycle_last);
 				STORE(f->dmax, n.dmax);

@@ -44,8 +44,10 @@ struct tw_memo {
  *
  * for tsc - cycle_last <= dmax: the host vDSO's own computation with other
  * constants, in 64 bits (base_lo, mult_lo).  Where that is too narrow (or the
- * shift would be 0), shift is 0 and base and mult are 128 bits with 64 of them below the nanosecond:
- * the time is the high word of the sum.  Its seqlock works like tw_memo's. */
+ * shift would be 0), shift is 0 and base and mult are 128 bits with 64 of them
+ * below the nanosecond: the time is the high word of the sum (fold.h).  Its
+ * seqlock works like tw_memo's, and its key (seq, vseq, pseq, page) is
+ * tw_memo's too (TW_SLOT_HOLDS, read.h). */
 struct tw_fold {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count it was made under */

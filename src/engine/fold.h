@@ -15,11 +15,11 @@
  * So a process computes them once per kernel update (struct tw_fold, kept in
  * the process), and every read until the next one costs what the host's
  * costs: RDTSCP, one subtraction, one multiply, one add, one shift.  That holds
- * while the sum fits 64 bits (S = s + j from 1 to 33: rate 2, 10, 1.5).  A rate
- * with more fraction bits (0.1, 1.1), or S = 0, keeps N and M shifted left to 64 bits
- * below the nanosecond instead (S is at most 60, so nothing is lost and N
- * stays below 2^94): the answer is then the high word of a 128-bit sum, with
- * no shift left to make,
+ * while the sum fits 64 bits (S = s + j from 1 to 33: rate 2, 10, 1.5).  A
+ * rate with more fraction bits (0.1, 1.1), or S = 0, keeps N and M shifted left
+ * to 64 bits below the nanosecond instead (S is at most 60, so nothing is lost
+ * and N stays below 2^94): the answer is then the high word of a 128-bit sum,
+ * with no shift left to make,
  *
  *     virtual ns = d*M_hi + hi64(N' + d*M_lo)
  *

@@ -90,6 +90,14 @@ TW_VVAR_CLOCKS(TW_CALL_READER_DECL)
 #define TW_RATE_READER_DECL(id) TW_RATE_READER(id);
 TW_VVAR_CLOCKS(TW_RATE_READER_DECL)
 
+/* Whether a memo or fold `slot` (struct tw_memo, tw_fold: the same key) is
+ * not being written and was made under the kernel data's count `vs`, page
+ * `pg` and its count `s`; *sp: the slot's count, to read again after its
+ * contents (engine.c writes the key with TW_SLOT_KEY). */
+#define TW_SLOT_HOLDS(slot, vs, s, pg, sp)                                                 \
+	(tw_seq_pair(&(slot)->seq, (vs), (sp)) && TW_LOAD((slot)->pseq) == (s) &&           \
+	 TW_LOAD((slot)->page) == (pg))
+
 /* A COARSE clock's memo `m` while it is the computation's answer (tw_memo):
  * made under the kernel data's current count and under the page's count `s`.
  * 0, or 1 when it is not. */
@@ -99,7 +107,7 @@ tw_memo_get(const struct tw_memo *m, const struct tw_vvar_clock *vv, const struc
 {
 	uint32_t ms, vs = __atomic_load_n(&vv->seq, __ATOMIC_ACQUIRE);
 
-	if (!tw_seq_pair(&m->seq, vs, &ms) || TW_LOAD(m->pseq) != s || TW_LOAD(m->page) != pg)
+	if (!TW_SLOT_HOLDS(m, vs, s, pg, &ms))
 		return 1;
 	*sec = TW_LOAD(m->sec);
 	*nsec = TW_LOAD(m->nsec);
@@ -165,8 +173,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 				return rate_reader(pg, h, ts);
 			f = h->fold + tw_fold_slot(clockid);
 			vs = __atomic_load_n(&vc->seq, __ATOMIC_ACQUIRE);
-			if (!tw_seq_pair(&f->seq, vs, &fs) || TW_LOAD(f->pseq) != s ||
-			    TW_LOAD(f->page) != pg)
+			if (!TW_SLOT_HOLDS(f, vs, s, pg, &fs))
 				return rate_reader(pg, h, ts);
 			/* RDTSCP waits for the loads above (the counts), as in
 			 * tw_vvar_now; the fold itself is read after it, inside
