@@ -60,6 +60,8 @@ struct tw_ns *open_named(const struct options *o)
 	}
 	if (r == -EPROTO)
 		die(1, "%s is not a clock page of this timewarp version", what);
+	if (r == -EBADMSG)
+		die(1, "%s has a damaged clock page (values out of range)", what);
 	if (r == -EACCES)
 		die(1, "cannot open %s: it belongs to another user", what);
 	if (r == -EPERM || r == -ENOTDIR) {

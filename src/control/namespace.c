@@ -2,16 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -66,6 +63,7 @@ static int map_fd(int fd, int writable, const char *path, struct tw_ns **out)
 	struct tw_ns *ns;
 	struct stat st;
 	void *m;
+	int r;
 
 	if (fstat(fd, &st))
 		return -errno;
@@ -74,9 +72,9 @@ static int map_fd(int fd, int writable, const char *path, struct tw_ns **out)
 	m = mmap(NULL, TW_PAGE_BYTES, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
-	if (tw_page_check(m)) {
+	if ((r = (int)tw_page_valid(m))) {
 		munmap(m, TW_PAGE_BYTES);
-		return -EPROTO;
+		return r;
 	}
 	if (!(ns = calloc(1, sizeof(*ns)))) {
 		munmap(m, TW_PAGE_BYTES);
@@ -188,71 +186,6 @@ int tw_ns_gettime(const struct tw_ns *ns, clockid_t clk, struct timespec *ts)
 	return (int)tw_gettime(ns->page, tw_control_host(), clk, (struct tw_ts *)ts);
 }
 
-/* The caller's parameters: null for the host.  Read before a change enters its
- * write section, since the caller may be the very namespace being changed. */
-static const struct tw_params *caller_params(const struct tw_ns *caller, struct tw_params *buf)
-{
-	if (!caller)
-		return NULL;
-	tw_read_params(caller->page, buf);
-	return buf;
-}
-
-/* The caller's clocks at host instant `h` (as a change at `h` keeps them: the
- * caller may be the namespace being changed), and their rate. */
-static void caller_lines(const struct tw_params *cp, const int64_t h[TW_NLINES],
-			 int64_t ref[TW_NLINES], uint64_t *rate)
-{
-	if (!cp) {
-		memcpy(ref, h, sizeof(int64_t) * TW_NLINES);
-		*rate = TW_RATE_ONE;
-		return;
-	}
-	for (int i = 0; i < TW_NLINES; i++)
-		ref[i] = tw_map_kept(cp, (enum tw_line)i, h[i]);
-	*rate = cp->rate;
-}
-
-/* ---- changing ------------------------------------------------------------ */
-
-static void wake_waiters(struct tw_page *pg)
-{
-	syscall(SYS_futex, &pg->generation, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
-int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns *caller,
-		 enum tw_refusal *refusal)
-{
-	int64_t h[TW_NLINES], ref[TW_NLINES];
-	const struct tw_params *cp;
-	struct tw_params p, cbuf;
-	uint64_t caller_rate;
-	uint32_t seq;
-	long r;
-
-	*refusal = TW_OK;
-	if (!ns->writable)
-		return -EACCES;
-	if (flock(ns->fd, LOCK_EX))
-		return -errno;
-	tw_read_params(ns->page, &p); /* stable: we hold the writers' lock */
-	cp = caller_params(caller, &cbuf);
-	seq = tw_write_begin(ns->page);
-	r = tw_host_lines(tw_control_host(), h);
-	if (!r) {
-		caller_lines(cp, h, ref, &caller_rate);
-		*refusal = tw_apply(&p, c, h, ref);
-	}
-	tw_write_end(ns->page, seq, !r && *refusal == TW_OK ? &p : NULL);
-	flock(ns->fd, LOCK_UN);
-	if (r)
-		return (int)r;
-	if (*refusal != TW_OK)
-		return -ERANGE;
-	wake_waiters(ns->page);
-	return 0;
-}
-
 /* ---- creating ------------------------------------------------------------ */
 
 int tw_ns_create(const char *name, int transient, const struct tw_change *c,
@@ -261,10 +194,9 @@ int tw_ns_create(const char *name, int transient, const struct tw_change *c,
 	char dir[PATH_MAX], tmp[PATH_MAX + 80], page[PATH_MAX + 80], link[PATH_MAX + 80];
 	int64_t h[TW_NLINES], ref[TW_NLINES];
 	struct tw_change cc = *c;
-	struct tw_params p, cbuf;
+	struct tw_params p;
 	struct tw_page *pg;
 	uint64_t rate;
-	uint32_t seq;
 	int fd, r;
 
 	*refusal = TW_OK;
@@ -279,7 +211,7 @@ int tw_ns_create(const char *name, int transient, const struct tw_change *c,
 	r = (int)tw_host_lines(tw_control_host(), h);
 	if (r)
 		return r;
-	caller_lines(caller_params(caller, &cbuf), h, ref, &rate);
+	tw_caller_lines(caller ? caller->page : NULL, h, ref, &rate);
 	tw_params_init(&p, h, ref, rate);
 	cc.creating = 1;
 	if ((*refusal = tw_apply(&p, &cc, h, ref)) != TW_OK)
@@ -306,8 +238,7 @@ int tw_ns_create(const char *name, int transient, const struct tw_change *c,
 	pg->creator_uid = (uint32_t)geteuid();
 	pg->created_host_realtime = h[TW_LINE_REALTIME];
 	snprintf(pg->name, sizeof(pg->name), "%s", name ? name : "");
-	seq = tw_write_begin(pg);
-	tw_write_end(pg, seq, &p);
+	tw_page_init(pg, &p);
 	munmap(pg, TW_PAGE_BYTES);
 	close(fd);
 

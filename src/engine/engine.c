@@ -76,14 +76,6 @@ long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES])
 	return 0;
 }
 
-long tw_page_check(const volatile struct tw_page *pg)
-{
-	if (pg->magic != TW_PAGE_MAGIC || pg->version != TW_PAGE_VERSION ||
-	    pg->size != sizeof(struct tw_page))
-		return -EPROTO;
-	return 0;
-}
-
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
@@ -129,17 +121,20 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 	uint32_t s;
 
 	do {
-		s = tw_seq_begin(pg);
-		rate = TW_LOAD(pg->p.rate);
-		b.virt = TW_LOAD(pg->p.base[line].virt);
-		b.host = TW_LOAD(pg->p.base[line].host);
+		const struct tw_copy *c;
+
+		s = tw_head(pg);
+		c = tw_copy_of(pg, s);
+		rate = TW_LOAD(c->rate);
+		b.virt = TW_LOAD(c->p.base[line].virt);
+		b.host = TW_LOAD(c->p.base[line].host);
 		if (__builtin_expect(tw_vvar_snap(h->vvar, clockid, &v), 0))
 			return 1;
-	} while (__builtin_expect(tw_seq_retry(pg, s), 0));
-	/* rate 1 or 0 by now (a change in between): left to the call path like
-	 * the ranges tw_rate_ts leaves alone and a coarse reading behind the
-	 * anchor (its floor) */
-	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE, 0))
+	} while (__builtin_expect(tw_head_moved(pg, s), 0));
+	/* rate 1 or 0 by now (a change in between), or a pending change: left to
+	 * the call path like the ranges tw_rate_ts leaves alone and a coarse
+	 * reading behind the anchor (its floor) */
+	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE || rate == TW_RATE_PENDING, 0))
 		return 1;
 	tw_vvar_split(&v, clockid, &sec, &ns, &frac, &shift);
 	if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, ts))
@@ -172,11 +167,13 @@ read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long cloc
 }
 
 
-/* The read through the host vDSO's entry points (or the system call). */
+/* The read through the host vDSO's entry points (or the system call), and of a
+ * pending copy whatever the host read. */
 static inline __attribute__((always_inline)) long
 read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struct tw_ts *ts)
 {
 	int line = tw_clock_line(clockid);
+	const struct tw_copy *c;
 	struct tw_fast f;
 	struct tw_base b;
 	uint64_t rate;
@@ -188,14 +185,15 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 	/* The host time goes straight into the caller's buffer and is turned into
 	 * virtual time there: fewer values live across the host call. */
 	for (;;) {
-		s = tw_seq_begin(pg);
-		rate = TW_LOAD(pg->p.rate);
+		s = tw_head(pg);
+		c = tw_copy_of(pg, s);
+		rate = TW_LOAD(c->rate);
 		if (rate == 0 && ((TW_VVAR_SERVED >> clockid) & 1)) {
 			/* frozen: the anchor itself, no host time needed (for the
 			 * clocks every host serves; the ALARM ones may fail) */
-			f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
-			f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
-			if (!tw_seq_retry(pg, s)) {
+			f.virt_sec = TW_LOAD(c->fast[line].virt_sec);
+			f.virt_nsec = TW_LOAD(c->fast[line].virt_nsec);
+			if (!tw_head_moved(pg, s)) {
 				ts->sec = f.virt_sec;
 				ts->nsec = f.virt_nsec;
 				return 0;
@@ -206,14 +204,33 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 				     : tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
 		if (__builtin_expect(r != 0, 0))
 			return r;
-		f.off_sec = TW_LOAD(pg->fast[line].off_sec);
-		f.off_nsec = TW_LOAD(pg->fast[line].off_nsec);
-		f.anchor_sec = TW_LOAD(pg->fast[line].anchor_sec);
-		f.virt_sec = TW_LOAD(pg->fast[line].virt_sec);
-		f.virt_nsec = TW_LOAD(pg->fast[line].virt_nsec);
-		b.host = TW_LOAD(pg->p.base[line].host);
-		b.virt = TW_LOAD(pg->p.base[line].virt);
-		if (__builtin_expect(!tw_seq_retry(pg, s), 1))
+		if (__builtin_expect(rate == TW_RATE_PENDING, 0)) {
+			/* the line in force at this host reading: the one before the
+			 * change until its switch, the new one from then on */
+			if (tw_ts_ns(ts) < TW_LOAD(c->switch_host[line])) {
+				b.host = TW_LOAD(c->prev[line].host);
+				b.virt = TW_LOAD(c->prev[line].virt);
+				rate = TW_LOAD(c->prev_rate);
+			} else {
+				b.host = TW_LOAD(c->p.base[line].host);
+				b.virt = TW_LOAD(c->p.base[line].virt);
+				rate = TW_LOAD(c->p.rate);
+			}
+			if (tw_head_moved(pg, s))
+				continue;
+			/* the map in full: the fast fields are the new line's */
+			tw_coarse_floor(clockid, ts, tw_ns_ts(b.host).sec + 2, b.host);
+			*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
+			return 0;
+		}
+		f.off_sec = TW_LOAD(c->fast[line].off_sec);
+		f.off_nsec = TW_LOAD(c->fast[line].off_nsec);
+		f.anchor_sec = TW_LOAD(c->fast[line].anchor_sec);
+		f.virt_sec = TW_LOAD(c->fast[line].virt_sec);
+		f.virt_nsec = TW_LOAD(c->fast[line].virt_nsec);
+		b.host = TW_LOAD(c->p.base[line].host);
+		b.virt = TW_LOAD(c->p.base[line].virt);
+		if (__builtin_expect(!tw_head_moved(pg, s), 1))
 			break;
 	}
 	tw_coarse_floor(clockid, ts, f.anchor_sec, b.host);
@@ -265,81 +282,3 @@ TW_VVAR_CLOCKS(READERS)
 	}
 QUICK_READER(5)
 QUICK_READER(6)
-
-static void copy_params(struct tw_params *out, const struct tw_params *in)
-{
-	for (int i = 0; i < TW_NLINES; i++) {
-		out->base[i].host = TW_LOAD(in->base[i].host);
-		out->base[i].virt = TW_LOAD(in->base[i].virt);
-	}
-	out->rate = TW_LOAD(in->rate);
-	out->saved_rate = TW_LOAD(in->saved_rate);
-	out->settime = TW_LOAD(in->settime);
-	out->pad = 0;
-}
-
-void tw_read_params(const struct tw_page *pg, struct tw_params *out)
-{
-	uint32_t s;
-	do {
-		s = tw_seq_begin(pg);
-		copy_params(out, &pg->p);
-	} while (tw_seq_retry(pg, s));
-}
-
-long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
-		      int64_t host[TW_NLINES], int64_t virt[TW_NLINES])
-{
-	struct tw_params p;
-	uint32_t s;
-	long r;
-
-	do {
-		s = tw_seq_begin(pg);
-		r = tw_host_lines(h, host);
-		if (r)
-			return r;
-		copy_params(&p, &pg->p);
-	} while (tw_seq_retry(pg, s));
-	for (int i = 0; i < TW_NLINES; i++)
-		virt[i] = tw_map(&p, (enum tw_line)i, host[i]);
-	return 0;
-}
-
-uint32_t tw_write_begin(struct tw_page *pg)
-{
-	uint32_t s = TW_LOAD(pg->seq);
-
-	/* A writer killed inside its section leaves seq odd; writers are serialised
-	 * by a file lock, so the next one finds it odd and completes the count. */
-	if (s & 1)
-		s++;
-	STORE(pg->seq, s + 1);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* seq odd before the host read and the stores */
-	return s + 1;
-}
-
-void tw_write_end(struct tw_page *pg, uint32_t s, const struct tw_params *p)
-{
-	if (p) {
-		for (int i = 0; i < TW_NLINES; i++) {
-			STORE(pg->p.base[i].host, p->base[i].host);
-			STORE(pg->p.base[i].virt, p->base[i].virt);
-		}
-		STORE(pg->p.rate, p->rate);
-		STORE(pg->p.saved_rate, p->saved_rate);
-		STORE(pg->p.settime, p->settime);
-		for (int i = 0; i < TW_NLINES; i++) {
-			struct tw_ts o = tw_ns_ts(p->base[i].virt - p->base[i].host);
-			STORE(pg->fast[i].off_sec, o.sec);
-			STORE(pg->fast[i].off_nsec, o.nsec);
-			STORE(pg->fast[i].anchor_sec, tw_ns_ts(p->base[i].host).sec + 2);
-			o = tw_ns_ts(p->base[i].virt);
-			STORE(pg->fast[i].virt_sec, o.sec);
-			STORE(pg->fast[i].virt_nsec, o.nsec);
-		}
-	}
-	__atomic_store_n(&pg->seq, s + 1, __ATOMIC_RELEASE); /* fields before seq even */
-	if (p)
-		__atomic_fetch_add(&pg->generation, 1, __ATOMIC_RELEASE);
-}

@@ -30,7 +30,7 @@ struct tw_tv {
 struct tw_memo {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count it was computed under */
-	uint32_t pseq; /* the clock page's */
+	uint32_t pseq; /* the clock page's head */
 	uint32_t pad;
 	const struct tw_page *page; /* which page: a process may read another's */
 	int64_t sec, nsec;
@@ -51,7 +51,7 @@ struct tw_memo {
 struct tw_fold {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count it was made under */
-	uint32_t pseq;  /* the clock page's */
+	uint32_t pseq;  /* the clock page's head */
 	uint32_t shift; /* 0: base and mult in 128 bits */
 	const struct tw_page *page;
 	uint64_t cycle_last, dmax;
@@ -82,8 +82,13 @@ long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts);
 /* Host time as ns for each clock line (REALTIME, TAI, MONOTONIC, RAW, BOOTTIME). */
 long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES]);
 
+/* The clock page protocol (clockpage.c). */
+
 /* 0 if the page is one this engine understands, else -EPROTO. */
 long tw_page_check(const volatile struct tw_page *pg);
+/* tw_page_check, and the copy in force holds values a reader can use (every
+ * field in its range, the derived ones what its parameters say): else -EBADMSG. */
+long tw_page_valid(const struct tw_page *pg);
 
 /* clock_gettime inside the namespace of `pg`. */
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
@@ -92,17 +97,35 @@ long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
  * namespace that starts a nested one, or shows its own clocks). */
 long tw_virtual_lines(const struct tw_page *pg, const struct tw_host *h,
 		      int64_t host[TW_NLINES], int64_t virt[TW_NLINES]);
-/* A consistent copy of the page's parameters. */
+/* A consistent copy of the parameters in force (of a pending change: the ones
+ * it switches to). */
 void tw_read_params(const struct tw_page *pg, struct tw_params *out);
 
-/* Writer side of the seqlock; the caller serialises writers (a file lock).
- * Between begin and end the caller reads the host instant it rebases at (so that
- * no reader can pair a later host reading with the old parameters), computes,
- * and ends with the new parameters, or with null to change nothing.  end bumps
- * the generation word when something changed; waking its waiters is the
- * caller's (a system call). */
-uint32_t tw_write_begin(struct tw_page *pg);
-void tw_write_end(struct tw_page *pg, uint32_t seq, const struct tw_params *p);
+/* The copy in force, whole: the head that named it, and for a pending change
+ * (page.h) the lines before it and its switch instants. */
+struct tw_state {
+	uint32_t head;
+	int pending;
+	struct tw_params p;
+	struct tw_base prev[TW_NLINES];   /* settled: p's */
+	uint64_t prev_rate;
+	int64_t switch_host[TW_NLINES];   /* settled: INT64_MIN */
+};
+void tw_read_state(const struct tw_page *pg, struct tw_state *st);
+/* Line `line` of the state at host instant `host`. */
+int64_t tw_state_map(const struct tw_state *st, enum tw_line line, int64_t host);
+
+/* Writers: fill a copy nobody reads (one the writer has claimed, see
+ * src/control/change.c) with settled parameters, or with a change pending
+ * until each line's host clock reaches switch_host; publish it over head
+ * `expect` (0, or -EAGAIN when another publication came first: the head
+ * changed).  Waking the waiters on the head is the caller's (a system call). */
+void tw_copy_fill(struct tw_copy *c, const struct tw_params *p);
+void tw_copy_fill_pending(struct tw_copy *c, const struct tw_params *prev,
+			  const struct tw_params *p, const int64_t switch_host[TW_NLINES]);
+long tw_publish(struct tw_page *pg, uint32_t expect, unsigned copy);
+/* A new page's first copy, before anyone else can see the page. */
+void tw_page_init(struct tw_page *pg, const struct tw_params *p);
 
 /* The raw system call, for the engine's fallbacks and for callers that must not
  * go through an interposed libc. */

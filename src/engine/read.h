@@ -2,19 +2,22 @@
  * clock_gettime, the timewarp vDSO's __vdso_clock_gettime) is one function
  * around one call into the host vDSO.
  *
- * Seqlock, reader side.  A reader's critical section spans its *host clock read*
- * as well as the parameter loads:
+ * The clock page's reader side (page.h).  A reader's critical section spans its
+ * *host clock read* as well as the parameter loads:
  *
- *     s = seq (even) ; host = read host clock ; params = page ; retry if seq != s
+ *     h = head ; c = copy h names ; host = read host clock ; params = c ;
+ *     read again if head != h
  *
- * A writer makes seq odd, reads the host instant h0 it rebases at, writes the new
- * parameters and makes seq even.  If a reader paired a host reading taken after h0
- * with the old parameters, its host read came after the writer made seq odd, so
- * its second load of seq sees the change and it retries.  Without that, a rate
- * change from 10 to 1 would let one reader extrapolate the old rate past h0 and
- * the next reader see MONOTONIC go backwards.  The host read is an opaque call
- * (a compiler barrier), or the kernel data page's read, whose RDTSCP waits for
- * the sequence loads before it and is a compiler barrier too (vvar.h). */
+ * A writer never changes a copy that a head names: it fills a copy nobody reads
+ * and publishes it by changing the head.  A reader that finds the head moved may
+ * have read a copy being refilled, so it reads again; one that finds it unmoved
+ * read a whole copy.  It never waits: a writer stopped or killed anywhere leaves
+ * the head naming a whole copy.  Pairing a host reading with the copy it was
+ * made under is what keeps the clocks from going back across a change: see
+ * clockpage.c for how writers anchor changes so that no reading under the old
+ * copy is ahead of the new one.  The host read is an opaque call (a compiler
+ * barrier), or the kernel data page's read, whose RDTSCP waits for the loads
+ * before it and is a compiler barrier too (vvar.h). */
 #ifndef TW_READ_H
 #define TW_READ_H
 
@@ -25,18 +28,23 @@
 
 #define TW_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-static inline uint32_t tw_seq_begin(const struct tw_page *pg)
+/* The head: which copy is in force (page.h). */
+static inline uint32_t tw_head(const struct tw_page *pg)
 {
-	uint32_t s;
-	while ((s = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE)) & 1)
-		__builtin_ia32_pause();
-	return s;
+	return __atomic_load_n(&pg->head, __ATOMIC_ACQUIRE);
 }
 
-static inline int tw_seq_retry(const struct tw_page *pg, uint32_t s)
+static inline const struct tw_copy *tw_copy_of(const struct tw_page *pg, uint32_t h)
+{
+	return &pg->copy[TW_HEAD_COPY(h)];
+}
+
+/* Whether a publication came since head `h` was read: then what was read of
+ * its copy may be torn, and the reader reads again. */
+static inline int tw_head_moved(const struct tw_page *pg, uint32_t h)
 {
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return __atomic_load_n(&pg->seq, __ATOMIC_RELAXED) != s;
+	return __atomic_load_n(&pg->head, __ATOMIC_RELAXED) != h;
 }
 
 /* A coarse reading lags the fine instant the page was last rebased at by up to
@@ -92,14 +100,14 @@ TW_VVAR_CLOCKS(TW_RATE_READER_DECL)
 
 /* Whether a memo or fold `slot` (struct tw_memo, tw_fold: the same key) is
  * not being written and was made under the kernel data's count `vs`, page
- * `pg` and its count `s`; *sp: the slot's count, to read again after its
+ * `pg` and its head `s`; *sp: the slot's count, to read again after its
  * contents (engine.c writes the key with TW_SLOT_KEY). */
 #define TW_SLOT_HOLDS(slot, vs, s, pg, sp)                                                 \
 	(tw_seq_pair(&(slot)->seq, (vs), (sp)) && TW_LOAD((slot)->pseq) == (s) &&           \
 	 TW_LOAD((slot)->page) == (pg))
 
 /* A COARSE clock's memo `m` while it is the computation's answer (tw_memo):
- * made under the kernel data's current count and under the page's count `s`.
+ * made under the kernel data's current count and under the page's head `s`.
  * 0, or 1 when it is not. */
 static inline __attribute__((always_inline)) int
 tw_memo_get(const struct tw_memo *m, const struct tw_vvar_clock *vv, const struct tw_page *pg,
@@ -124,16 +132,19 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 		   struct tw_ts *ts)
 {
 	const struct tw_vvar_clock *vv = h->vvar;
-	const struct tw_fast *fp = &pg->fast[line];
 	const int coarse = tw_coarse_clock(clockid);
 	int64_t a, b, vsec, vnsec;
+	const struct tw_fast *fp;
 	struct tw_ts t;
 	uint64_t rate;
 	uint32_t s;
 
 	for (;;) {
-		s = tw_seq_begin(pg);
-		rate = TW_LOAD(pg->p.rate);
+		s = tw_head(pg);
+		fp = &tw_copy_of(pg, s)->fast[line];
+		/* TW_RATE_PENDING goes to the rate reader, which leaves it to the
+		 * full read (engine.c) */
+		rate = TW_LOAD(tw_copy_of(pg, s)->rate);
 		if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
 			/* the offset rides along in the host read (tw_vvar_read) */
 			a = TW_LOAD(fp->off_sec);
@@ -142,7 +153,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			vnsec = coarse ? TW_LOAD(fp->virt_nsec) : 0;
 			if (__builtin_expect(tw_vvar_read(vv, clockid, a, b, &t), 0))
 				return 1;
-			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+			if (__builtin_expect(tw_head_moved(pg, s), 0))
 				continue;
 			/* tw_coarse_floor, in virtual terms: at rate 1 a host
 			 * reading less than a second behind the anchor is a virtual
@@ -195,7 +206,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			d -= c.cycle_last;
 			if (__builtin_expect(d > c.dmax, 0))
 				return rate_reader(pg, h, ts);
-			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+			if (__builtin_expect(tw_head_moved(pg, s), 0))
 				continue;
 			tw_fold_at(&c, d, ts);
 			return 0;
@@ -205,7 +216,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			 * the computation's answer (tw_memo) */
 			if (!h->memo || tw_memo_get(h->memo + (clockid - 5), vv, pg, s, &a, &b))
 				return rate_reader(pg, h, ts);
-			if (__builtin_expect(tw_seq_retry(pg, s), 0))
+			if (__builtin_expect(tw_head_moved(pg, s), 0))
 				continue;
 			ts->sec = a;
 			ts->nsec = b;
@@ -214,7 +225,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 		/* frozen: the anchor itself, no host time needed */
 		a = TW_LOAD(fp->virt_sec);
 		b = TW_LOAD(fp->virt_nsec);
-		if (__builtin_expect(!tw_seq_retry(pg, s), 1)) {
+		if (__builtin_expect(!tw_head_moved(pg, s), 1)) {
 			ts->sec = a;
 			ts->nsec = b;
 			return 0;
@@ -225,7 +236,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 /* A COARSE clock in straight code, no loop: the common reads (rate 1, frozen,
  * a memo that holds) with few values live, so that the function saves one
  * callee-saved register where the full read saved six (a COARSE read is a few
- * nanoseconds).  0, or 1 for anything else (a writer at work, a reading within
+ * nanoseconds).  0, or 1 for anything else (a publication meanwhile, a pending
+ * change, a reading within
  * a second of the anchor or out of the line's range, no memo): the caller then
  * makes the full read, which handles it all. */
 static inline __attribute__((always_inline)) int
@@ -233,15 +245,16 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 		     struct tw_ts *ts)
 {
 	const struct tw_vvar_clock *vv = h->vvar;
-	const struct tw_fast *fp = &pg->fast[line];
+	const struct tw_fast *fp;
 	uint64_t rate;
 	int64_t sec, nsec;
 	uint32_t s, vs;
 
-	s = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(s & 1, 0) || !vv)
+	if (!vv)
 		return 1;
-	rate = TW_LOAD(pg->p.rate);
+	s = tw_head(pg);
+	fp = &tw_copy_of(pg, s)->fast[line];
+	rate = TW_LOAD(tw_copy_of(pg, s)->rate);
 	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
 		/* the host's coarse reading plus the offset (tw_vvar_read): the
 		 * same sums in signed arithmetic, as off_sec is a line's offset
@@ -268,7 +281,7 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 	} else if (!h->memo || tw_memo_get(h->memo + (clockid - 5), vv, pg, s, &sec, &nsec)) {
 		return 1;
 	}
-	if (tw_seq_retry(pg, s))
+	if (tw_head_moved(pg, s))
 		return 1;
 	ts->sec = sec;
 	ts->nsec = nsec;

@@ -152,9 +152,16 @@ tw_vvar_read(const struct tw_vvar_clock *vc, long clockid, int64_t add_sec, int6
 
 	if (tw_vvar_now(vc, clockid, add_sec, add_nsec, &sec, &ns, &seq))
 		return 1;
-	while (__builtin_expect(ns >= 1000000000ULL, 0)) {
-		ns -= 1000000000ULL;
-		sec++;
+	/* the kernel's vDSO loops here; a division bounds the work whatever the
+	 * addend (a clock page written by someone else may carry anything) */
+	if (__builtin_expect(ns >= 1000000000ULL, 0)) {
+		if (ns < 2000000000ULL) {
+			ns -= 1000000000ULL;
+			sec++;
+		} else {
+			sec += ns / 1000000000ULL;
+			ns %= 1000000000ULL;
+		}
 	}
 	ts->sec = (int64_t)sec;
 	ts->nsec = (int64_t)ns;

@@ -146,8 +146,14 @@ static void join(void)
 	close(fd);
 	if (m == MAP_FAILED)
 		unreachable_namespace(path, strerror(errno));
-	if (tw_page_check(m))
+	switch (tw_page_valid(m)) {
+	case 0:
+		break;
+	case -EPROTO:
 		unreachable_namespace(path, "not a clock page of this timewarp version");
+	default:
+		unreachable_namespace(path, "its clock page holds values out of range (damaged)");
+	}
 	tw_self.page_path = page_path;
 	tw_self.page = m;
 	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso))) {

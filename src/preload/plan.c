@@ -39,7 +39,7 @@ long tw_plan(const struct tw_member *m, clockid_t clk, int64_t deadline, clockid
 	long r;
 
 	/* the generation first: a change after it is a change after the plan */
-	pl->gen = __atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE);
+	pl->gen = __atomic_load_n(&m->page->head, __ATOMIC_ACQUIRE);
 	tw_read_params(m->page, &p);
 	if ((r = tw_virtual_ns(m, clk, &vnow)) || (r = tw_host_ns(m, host_clk, &pl->host_now)))
 		return r;
@@ -123,12 +123,12 @@ enum tw_try tw_wait(clockid_t clk, int64_t deadline, clockid_t host_clk, int kic
 			tw_watch(&w, kick, cond);
 			kick = w.slot < 0 ? TW_KICK_NONE : kick; /* tried once */
 			/* a change between the plan and the watching: plan again */
-			if (__atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE) != pl.gen)
+			if (__atomic_load_n(&m->page->head, __ATOMIC_ACQUIRE) != pl.gen)
 				continue;
 		}
 		tw_watch_planned(&w, pl.gen);
 		t = w.slot >= 0 ? watched_try(&w, try, ctx, &pl) : try(ctx, &pl);
-		changed = __atomic_load_n(&m->page->generation, __ATOMIC_ACQUIRE) != pl.gen;
+		changed = __atomic_load_n(&m->page->head, __ATOMIC_ACQUIRE) != pl.gen;
 		kicked = tw_kicked();
 		if (t == TW_TRY_DONE || (t == TW_TRY_INTR && !changed && !kicked) ||
 		    (t == TW_TRY_TIMEOUT && pl.left <= 0))

@@ -1,7 +1,7 @@
 /* Sleeps under a virtual clock (DESIGN section 2, "Waiting under a virtual
  * clock"): nanosleep, clock_nanosleep, usleep, sleep, thrd_sleep.
  *
- * A sleep is a wait on the clock page's generation word, with a host timeout
+ * A sleep is a wait on the clock page's head (page.h), with a host timeout
  * planned from the virtual time left: d / R of host time, or d itself when
  * frozen.  `timewarp set` (or a settimeofday inside) bumps the word and wakes
  * every sleeper, which plans again against the new clocks: advancing past a
@@ -34,7 +34,7 @@ long tw_sleep_until(const struct tw_member *m, clockid_t clk, int64_t deadline)
 		if (pl.left <= 0)
 			return 0;
 		abs = tw_ns_ts(pl.host_at);
-		r = tw_syscall6(SYS_futex, (long)&m->page->generation, FUTEX_WAIT_BITSET, pl.gen,
+		r = tw_syscall6(SYS_futex, (long)&m->page->head, FUTEX_WAIT_BITSET, pl.gen,
 				(long)&abs, 0, FUTEX_BITSET_MATCH_ANY);
 		/* The plan ran out with no change: done.  Frozen, the virtual time
 		 * left has elapsed at host speed, and the clocks catch up with it. */

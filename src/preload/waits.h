@@ -1,7 +1,7 @@
 /* Shared by the preload library's waits: plan.c (planning a wait on a virtual
  * clock, and the loop that waits through libc or the kernel), watch.c (the
  * watcher that re-evaluates waits and timers on a change), sleeps.c (sleeps on
- * the clock page's generation word), deadlines.c (absolute deadlines handed to
+ * the clock page's head (page.h)), deadlines.c (absolute deadlines handed to
  * libc), timeouts.c (relative timeouts handed to the kernel), timers.c. */
 #ifndef TW_WAITS_H
 #define TW_WAITS_H

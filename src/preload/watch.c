@@ -2,10 +2,10 @@
  * (DESIGN section 2: an absolute deadline "is re-evaluated promptly after every
  * change").
  *
- * Sleeps wait on the clock page's generation word themselves (sleeps.c).  The
+ * Sleeps wait on the clock page's head (page.h) themselves (sleeps.c).  The
  * other waits are made by libc or the kernel with a host timeout planned once,
  * so a member that has such a wait under way gets one thread, the watcher,
- * started at its first such wait.  It blocks on the generation word, and after
+ * started at its first such wait.  It blocks on the head word, and after
  * every change it
  *   - kicks each registered wait planned against an older generation: a
  *     condition variable is broadcast (a spurious wake-up, which callers
@@ -112,7 +112,7 @@ static int kick(uint32_t gen)
 static void *watch(void *arg)
 {
 	const struct tw_member *m = arg;
-	const uint32_t *word = &m->page->generation;
+	const uint32_t *word = &m->page->head;
 	uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 
 	for (;;) {
@@ -234,7 +234,7 @@ void tw_watch(struct tw_watch *w, int kind, pthread_cond_t *cond)
 		s->tid = tid;
 		s->cond = cond;
 		s->kicks = 0;
-		__atomic_store_n(&s->gen, __atomic_load_n(&tw_member_fast()->page->generation,
+		__atomic_store_n(&s->gen, __atomic_load_n(&tw_member_fast()->page->head,
 							   __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 		__atomic_store_n(&s->state, OWNED, __ATOMIC_RELEASE);
 		w->slot = i;

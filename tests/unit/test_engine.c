@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clockmath.h"
+#include "control.h"
 #include "engine.h"
 #include "fold.h"
 #include "tap.h"
@@ -21,23 +22,30 @@ static int64_t read_ns(int clk)
 	return tw_gettime(&pg, &host, clk, &ts) ? -1 : tw_ts_ns(&ts);
 }
 
-/* Parameters reach readers only through the writer, which also derives the
- * page's fast-path fields. */
+/* The parameters in force: the last published. */
+static struct tw_params cur;
+
+/* Parameters reach readers only through a copy the writer fills, which also
+ * derives its fast-path fields, and publishes (the only writer here: the copy
+ * after the one in force is nobody's). */
 static void publish(const struct tw_params *p)
 {
-	tw_write_end(&pg, tw_write_begin(&pg), p);
+	uint32_t h = pg.head;
+	unsigned i = (TW_HEAD_COPY(h) + 1) % TW_COPIES;
+
+	tw_copy_fill(&pg.copy[i], p);
+	tw_publish(&pg, h, i);
+	cur = *p;
 }
 
+/* A change as `timewarp set --rate` makes it (src/control/change.c). */
 static void set_rate(uint64_t rate)
 {
-	int64_t now[TW_NLINES];
 	struct tw_change c = { .what = TW_CH_RATE, .rate = rate };
-	struct tw_params p = pg.p;
-	uint32_t s = tw_write_begin(&pg);
+	enum tw_refusal why;
 
-	tw_host_lines(&host, now);
-	tw_apply(&p, &c, now, now);
-	tw_write_end(&pg, s, &p);
+	tw_page_change(&pg, -1, &host, &c, NULL, &why);
+	tw_read_params(&pg, &cur);
 }
 
 static void coarse_never_back(int clk, const char *name)
@@ -93,12 +101,12 @@ static int64_t expect_ns(int clk)
 	int line = tw_clock_line(clk);
 	struct tw_ts ts;
 
-	if (!coarse && pg.p.rate != 0 && pg.p.rate != TW_RATE_ONE &&
-	    !tw_rate_ts(line, pg.p.base[line], pg.p.rate, vc->basetime[clk].sec,
+	if (!coarse && cur.rate != 0 && cur.rate != TW_RATE_ONE &&
+	    !tw_rate_ts(line, cur.base[line], cur.rate, vc->basetime[clk].sec,
 			vc->basetime[clk].nsec >> vc->shift,
 			vc->basetime[clk].nsec & ((1ULL << vc->shift) - 1), vc->shift, &ts))
 		return tw_ts_ns(&ts);
-	return tw_map_line((enum tw_line)line, pg.p.base[line], pg.p.rate, h);
+	return tw_map_line((enum tw_line)line, cur.base[line], cur.rate, h);
 }
 
 static void test_data_page(const struct tw_params *start)
@@ -160,7 +168,7 @@ static void test_data_page(const struct tw_params *start)
 			f = &fold[tw_fold_slot(clocks[i])];
 			read_ns(clocks[i]); /* after the last kernel update */
 			tw_fold_at(f, 0, &ts);
-			made += f->vseq == fake[0].seq && f->pseq == pg.seq && f->page == &pg &&
+			made += f->vseq == fake[0].seq && f->pseq == pg.head && f->page == &pg &&
 				tw_ts_ns(&ts) == expect_ns(clocks[i]);
 		}
 		TAP_EQ_I64(made, 5, "at rate 1.5 each fine clock's fold holds the last update's scale");
@@ -170,7 +178,7 @@ static void test_data_page(const struct tw_params *start)
 	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC),
 		   "a fine reading after a change of rate, kernel data unchanged, is the new map");
 	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC), "and again, from the fold");
-	TAP_EQ_I64(fold[1].pseq, pg.seq, "the fold was made again for the new rate");
+	TAP_EQ_I64(fold[1].pseq, pg.head, "the fold was made again for the new rate");
 
 	/* the memo is keyed on the clock page too: a change is seen at once */
 	p.rate = 5ULL << 32;

@@ -1,19 +1,20 @@
-/* Stress test of the clock page's seqlock (engine.c): a writer changes the page
- * while readers in other threads, and another process, read it.
+/* Stress test of the clock page protocol (src/engine/clockpage.c): writers
+ * change the page while readers in other threads, and another process, read it.
  *
- * Phase 1: tw_write_begin/tw_write_end against tw_read_params.  Every write
- * stores parameters derived from one counter K, so a torn read (fields from two
- * writes) shows as a copy that is not make_params(K) for any K.
+ * Phase 1: copies filled and published (tw_copy_fill, tw_publish) against
+ * tw_read_params.  Every publication carries parameters derived from one
+ * counter K, so a torn read (fields from two copies, or from a copy being
+ * refilled) shows as a copy that is not make_params(K) for any K.
  *
- * Phase 2: tw_gettime and tw_virtual_lines against a writer that rebases at the
- * current host time and switches the rate between 10 and 1: virtual MONOTONIC,
- * RAW and BOOTTIME must never go backwards in any thread or process (the reason
- * a reader's critical section includes its host clock read).
+ * Phase 2: tw_gettime and tw_virtual_lines against a writer that changes the
+ * rate between 10 and 1 through the writers' protocol (tw_page_change, which
+ * publishes a lower rate pending): virtual MONOTONIC, RAW and BOOTTIME must
+ * never go backwards in any thread or process.
  *
  * Phase 3: the same with host time from the kernel's data page (vvar.h) and
  * the members' folds and memos (fold.h), the rate cycling through 10, 1, 2,
  * 1.5 and 0.1: readings below the nanosecond, folds made and dropped at every
- * change and kernel update, and rebases that must stay ahead of them. */
+ * change and kernel update, and changes that must stay ahead of them. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "clockmath.h"
+#include "control.h"
 #include "engine.h"
 #include "page.h"
 #include "tap.h"
@@ -114,8 +116,20 @@ static void *reader1_main(void *arg)
 
 struct writer1 {
 	pthread_t t;
-	uint64_t writes, nulls;
+	uint64_t writes;
 };
+
+/* The only writer: the copy after the one in force is never read. */
+static void put(uint64_t k)
+{
+	struct tw_params p;
+	uint32_t h = page->head;
+	unsigned i = (TW_HEAD_COPY(h) + 1) % TW_COPIES;
+
+	make_params(&p, k);
+	tw_copy_fill(&page->copy[i], &p);
+	tw_publish(page, h, i);
+}
 
 static void *writer1_main(void *arg)
 {
@@ -123,17 +137,9 @@ static void *writer1_main(void *arg)
 	uint64_t k = 1;
 
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		struct tw_params p;
-		uint32_t s = tw_write_begin(page);
-		if (w->writes % 64 == 63) {
-			tw_write_end(page, s, NULL); /* "nothing changed" */
-			w->nulls++;
-		} else {
-			make_params(&p, ++k);
-			tw_write_end(page, s, &p);
-		}
+		put(++k);
 		w->writes++;
-		/* a short gap so that readers find the sequence even now and then */
+		/* a short gap so that readers find each copy in force now and then */
 		for (int i = 0; i < 50; i++)
 			__builtin_ia32_pause();
 	}
@@ -148,9 +154,9 @@ static void phase_torn(void)
 
 	page = map_page();
 	make_params(&p0, 1);
-	page->p = p0;
+	tw_page_init(page, &p0);
 	tap_ok(tw_page_check(page) == 0, "page check accepts a fresh page");
-	uint32_t seq0 = page->seq, gen0 = page->generation;
+	uint32_t head0 = page->head;
 
 	memset(rd, 0, sizeof(rd));
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
@@ -173,37 +179,41 @@ static void phase_torn(void)
 		if (rd[i].reads < minreads)
 			minreads = rd[i].reads;
 	}
-	tap_diag("phase 1: %llu writes (%llu empty), %llu reads, %llu saw a new K",
-		 (unsigned long long)wr.writes, (unsigned long long)wr.nulls,
-		 (unsigned long long)reads, (unsigned long long)changes);
+	tap_diag("phase 1: %llu publications, %llu reads, %llu saw a new K",
+		 (unsigned long long)wr.writes, (unsigned long long)reads,
+		 (unsigned long long)changes);
 	tap_ok(torn == 0, "tw_read_params: no torn read (%llu of %llu)", (unsigned long long)torn,
 	       (unsigned long long)reads);
 	tap_ok(minreads > 1000, "every reader read many times (fewest %llu)",
 	       (unsigned long long)minreads);
-	tap_ok(wr.writes > 1000, "the writer wrote many times (%llu)",
+	tap_ok(wr.writes > 1000, "the writer published many times (%llu)",
 	       (unsigned long long)wr.writes);
 	tap_ok(changes > 100, "readers saw the page change often (%llu)",
 	       (unsigned long long)changes);
-	tap_ok(page->seq == seq0 + 2 * (uint32_t)wr.writes && !(page->seq & 1),
-	       "seq advanced by 2 per write section and is even");
-	tap_ok(page->generation == gen0 + (uint32_t)(wr.writes - wr.nulls),
-	       "generation bumped once per change, not for an empty write (%u)",
-	       page->generation - gen0);
+	tap_ok(page->head / TW_COPIES - head0 / TW_COPIES == (uint32_t)wr.writes,
+	       "the head counts the publications (%u)", page->head / TW_COPIES - head0 / TW_COPIES);
 
-	/* a writer killed inside its section leaves seq odd: the next one completes
-	 * the count, and readers then get through */
+	/* a writer that dies while filling its copy leaves the copy in force as
+	 * it was, and the next writer publishes over it */
 	struct tw_params p, got;
-	uint32_t s = tw_write_begin(page); /* and "die" */
-	tap_ok(page->seq & 1, "seq odd inside a write section");
-	tap_ok(s == page->seq, "tw_write_begin returns the odd sequence");
-	s = tw_write_begin(page);
-	tap_ok((s & 1) && s == seq0 + 2 * (uint32_t)wr.writes + 3,
-	       "the next writer skips the dead one's section");
-	make_params(&p, 424242);
-	tw_write_end(page, s, &p);
+	uint32_t h = page->head;
+	unsigned dead = (TW_HEAD_COPY(h) + 1) % TW_COPIES;
+
+	make_params(&p, 777);
+	tw_copy_fill(&page->copy[dead], &p);
+	memset(&page->copy[dead].fast[2], 0x5a, 40); /* and died half way */
 	tw_read_params(page, &got);
-	tap_ok(!(page->seq & 1) && !memcmp(&got, &p, sizeof(p)),
-	       "after a dead writer, readers see the next writer's change");
+	make_params(&p, wr.writes + 1);
+	tap_ok(page->head == h && !memcmp(&got, &p, sizeof(p)),
+	       "a copy filled but not published is not read");
+	put(424242);
+	make_params(&p, 424242);
+	tw_read_params(page, &got);
+	tap_ok(!memcmp(&got, &p, sizeof(p)) && page->head != h,
+	       "after a dead writer, readers see the next writer's publication (in the dead "
+	       "one's copy: it was nobody's)");
+	tap_ok(tw_publish(page, h, dead) == -EAGAIN,
+	       "a publication over a head that has moved on fails");
 
 	/* readers refuse pages they do not understand */
 	page->magic ^= 1;
@@ -303,30 +313,21 @@ struct writer2 {
 static void *writer2_main(void *arg)
 {
 	struct writer2 *w = arg;
-	struct tw_params cur = page->p; /* the only writer: its own copy is the page */
+	unsigned nrates = 0;
 
+	while (rates[nrates])
+		nrates++;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		struct tw_params next = cur;
-		unsigned nrates = 0;
-		while (rates[nrates])
-			nrates++;
 		struct tw_change c = { .what = TW_CH_RATE, .rate = rates[w->changes % nrates] };
-		int64_t now[TW_NLINES];
-		uint32_t s = tw_write_begin(page);
+		enum tw_refusal why;
+		int r = tw_page_change(page, -1, &host, &c, NULL, &why);
 
-		if (tw_host_lines(&host, now)) {
-			w->errors++;
-			tw_write_end(page, s, NULL);
-			continue;
-		}
-		if (tw_apply(&next, &c, now, now) != TW_OK) {
+		if (r == -ERANGE)
 			w->refused++;
-			tw_write_end(page, s, NULL);
-			continue;
-		}
-		tw_write_end(page, s, &next);
-		cur = next;
-		w->changes++;
+		else if (r)
+			w->errors++;
+		else
+			w->changes++;
 		spin_ns(20000);
 	}
 	return NULL;
@@ -374,8 +375,10 @@ static void phase_rate_changes(int data_page)
 	page = map_page();
 	if (!tap_ok(tw_host_lines(&host, now) == 0, "tw_host_lines reads the host clocks"))
 		return;
-	tw_params_init(&page->p, now, now, TW_RATE_ONE);
-	uint32_t gen0 = page->generation;
+	struct tw_params p0;
+	tw_params_init(&p0, now, now, TW_RATE_ONE);
+	tw_page_init(page, &p0);
+	uint32_t head0 = page->head;
 
 	/* the child reads the same page from another process */
 	struct result2 *child = mmap(NULL, sizeof(*child), PROT_READ | PROT_WRITE,
@@ -411,11 +414,13 @@ static void phase_rate_changes(int data_page)
 	tap_diag("phase %d: %llu rate changes (%llu refused, %llu host read errors)", 2 + data_page,
 		 (unsigned long long)wr.changes, (unsigned long long)wr.refused,
 		 (unsigned long long)wr.errors);
-	tap_ok(wr.changes > 1000 && wr.refused == 0 && wr.errors == 0,
+	tap_ok(wr.changes > 500 && wr.refused == 0 && wr.errors == 0,
 	       "the writer rebased and changed the rate many times (%llu)",
 	       (unsigned long long)wr.changes);
-	tap_ok(page->generation == gen0 + (uint32_t)wr.changes,
-	       "generation counts the rate changes");
+	/* a change to a lower rate publishes twice: pending, then settled */
+	tap_ok(page->head / TW_COPIES - head0 / TW_COPIES >= (uint32_t)wr.changes,
+	       "the head counts every change's publications (%u for %llu changes)",
+	       page->head / TW_COPIES - head0 / TW_COPIES, (unsigned long long)wr.changes);
 	for (int i = 0; i < NREADERS; i++) {
 		struct result2 *r = &rd[i].res;
 		tap_ok(r->back == 0 && r->errors == 0,
