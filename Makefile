@@ -111,6 +111,11 @@ $(BUILD)/tests/tw-%: tests/helpers/%.c $(call gobj,src/engine/vdso_lookup.c)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) -o $@ $^ -ldl
 
+# tw-writer drives the control library itself (a change held stopped).
+$(BUILD)/tests/tw-writer: tests/helpers/writer.c tests/unit/stepper.h $(CONTROL_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -Itests/unit -o $@ $< $(CONTROL_LIB) -lpthread
+
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
 
 check: all $(UNITS) $(HELPERS) engine-check
