@@ -59,15 +59,16 @@ static inline int step_one(pid_t pid, int *st)
 }
 
 /* Whether the child's next instruction is the head's compare-and-swap, the
- * moment a change becomes visible (lock cmpxchg in tw_publish; the child is
- * a fork of this program, so the function is at the same address). */
+ * moment a change becomes visible (lock cmpxchg in tw_publish, the only one
+ * there; the child is a fork of this program, so the function is at the same
+ * address; a sanitizer's checks make it much longer than it is otherwise). */
 static inline int step_at_publish(pid_t pid)
 {
 	struct user_regs_struct r;
 	uintptr_t f = (uintptr_t)tw_publish;
 	long text;
 
-	if (ptrace(PTRACE_GETREGS, pid, 0, &r) || r.rip < f || r.rip >= f + 128)
+	if (ptrace(PTRACE_GETREGS, pid, 0, &r) || r.rip < f || r.rip >= f + 1024)
 		return 0;
 	errno = 0;
 	text = ptrace(PTRACE_PEEKTEXT, pid, (void *)r.rip, 0);
