@@ -16,6 +16,7 @@ WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow 
 # -fno-strict-aliasing: struct timespec and the engine's struct tw_ts (the kernel
 # ABI, same layout) are used for one another at the libc boundary.
 BASE := -std=gnu11 -D_GNU_SOURCE -fPIC -fno-strict-aliasing -Iinclude -Isrc/engine -Isrc/control \
+	-Isrc/runtime \
 	$(WARN) $(CFLAGS)
 # The engine runs where no libc may be called (DESIGN section 4).
 ENGINE := -ffreestanding -fno-builtin -fno-stack-protector -fno-plt
@@ -33,6 +34,9 @@ GUEST_SAN := -fsanitize=undefined -fsanitize-undefined-trap-on-error
 endif
 
 ENGINE_SRC := $(wildcard src/engine/*.c)
+# The member runtime (src/runtime): freestanding like the engine; audit.c is
+# its entry as ld.so's audit module, in libtimewarp-rt.so only.
+RUNTIME_SRC := $(filter-out src/runtime/audit.c,$(wildcard src/runtime/*.c))
 CONTROL_SRC := $(wildcard src/control/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 PRELOAD_SRC := $(wildcard src/preload/*.c)
@@ -47,7 +51,7 @@ gobj = $(patsubst src/%.c,$(BUILD)/guest/%.o,$(1))
 CONTROL_LIB := $(BUILD)/libtimewarp-control.a
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-all: $(BUILD)/timewarp $(BUILD)/libtimewarp.so
+all: $(BUILD)/timewarp $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so
 
 $(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -55,6 +59,12 @@ $(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
 $(BUILD)/guest/engine/%.o: src/engine/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(ENGINE) $(ALIGN) -fvisibility=hidden -ffunction-sections $(GUEST_SAN) -c $< -o $@
+$(BUILD)/host/runtime/%.o: src/runtime/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(ENGINE) -Isrc/runtime -Isrc/vdso $(HOST_SAN) -c $< -o $@
+$(BUILD)/guest/runtime/%.o: src/runtime/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(ENGINE) -fvisibility=hidden -Isrc/runtime -Isrc/vdso $(GUEST_SAN) -c $< -o $@
 $(BUILD)/host/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
@@ -66,7 +76,10 @@ $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CONTROL_LIB)
+# the CLI maps the gate and installs the filter before it execs a member
+CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c)
+
+$(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CLI_RUNTIME) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
 
 # The timewarp vDSO: the engine behind the kernel vDSO's entry points, in an
@@ -83,19 +96,25 @@ $(VDSO): $(BUILD)/guest/vdso/vdso.o $(call gobj,$(ENGINE_SRC)) src/vdso/vdso.lds
 	@if readelf -rW $@ | grep -q R_X86_64; then \
 		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
 
-$(BUILD)/guest/preload/vdso_image.o: src/preload/vdso_image.S $(VDSO)
+$(BUILD)/guest/runtime/vdso_image.o: src/runtime/vdso_image.S $(VDSO)
 	@mkdir -p $(@D)
 	$(CC) -c -Wa,-I$(BUILD) $< -o $@
 
+# The member runtime as ld.so's audit module: no libc, nothing exported but
+# la_version.
+RUNTIME_OBJ := $(call gobj,$(RUNTIME_SRC) $(ENGINE_SRC)) $(BUILD)/guest/runtime/vdso_image.o
+$(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,src/runtime/audit.c)
+	$(CC) -nostdlib -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -Wl,--gc-sections \
+		$(GUEST_SAN) -o $@ $^
+
 # Exports exactly the interposed entry points (marked TW_EXPORT).
-$(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(ENGINE_SRC) $(CONTROL_SRC)) \
-		$(BUILD)/guest/preload/vdso_image.o
+$(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(CONTROL_SRC)) $(RUNTIME_OBJ)
 	$(CC) $(BASE) $(GUEST_SAN) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
 		-o $@ $^ -ldl -lpthread
 
-$(BUILD)/tests/%: tests/unit/%.c $(CONTROL_LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c $(CONTROL_LIB) $(CLI_RUNTIME) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(HOST_SAN) -o $@ $< $(CONTROL_LIB) -lpthread
+	$(CC) $(BASE) $(HOST_SAN) -o $@ $< $(CLI_RUNTIME) $(CONTROL_LIB) -lpthread
 
 # The engine must stand alone (DESIGN section 4): its objects linked on their own
 # need no symbol from outside and no load-time relocation.
@@ -141,7 +160,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/timewarp
 	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(PREFIX)/bin/timewarp
-	install -m 644 $(BUILD)/libtimewarp.so $(CONTROL_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(CONTROL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/timewarp.h src/engine/clockmath.h src/engine/page.h \
 		$(DESTDIR)$(PREFIX)/include/timewarp/
 

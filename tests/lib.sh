@@ -137,7 +137,7 @@ test_user() {
 install_copy() {
 	if [ ! -x "$TW_TMP/prefix/bin/timewarp" ]; then
 		mkdir -p "$TW_TMP/prefix/bin" "$TW_TMP/prefix/lib"
-		cp "$TW" "$TW_TMP/prefix/bin/" && cp "$TW_BUILD/libtimewarp.so" "$TW_TMP/prefix/lib/"
+		cp "$TW" "$TW_TMP/prefix/bin/" && cp "$TW_BUILD/libtimewarp.so" "$TW_BUILD/libtimewarp-rt.so" "$TW_TMP/prefix/lib/"
 		[ -x "$PROBE" ] && cp "$PROBE" "$TW_TMP/prefix/bin/"
 		chmod -R a+rX "$TW_TMP/prefix"
 	fi

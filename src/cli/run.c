@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "filter.h"
+#include "runtime.h"
 #include "verbs.h"
 
-/* The preload library: beside this binary (the build tree) or in ../lib (after
- * `make install`). */
-static void find_library(char *buf, size_t n)
+/* One of timewarp's libraries: beside this binary (the build tree) or in
+ * ../lib (after `make install`). */
+static void find_library(const char *name, char *buf, size_t n)
 {
 	char exe[PATH_MAX], *slash;
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -25,13 +27,13 @@ static void find_library(char *buf, size_t n)
 	exe[len] = 0;
 	if ((slash = strrchr(exe, '/')))
 		*slash = 0;
-	snprintf(buf, n, "%s/libtimewarp.so", exe);
+	snprintf(buf, n, "%s/%s", exe, name);
 	if (!access(buf, R_OK))
 		return;
-	snprintf(buf, n, "%s/../lib/libtimewarp.so", exe);
+	snprintf(buf, n, "%s/../lib/%s", exe, name);
 	if (!access(buf, R_OK))
 		return;
-	die(1, "cannot find libtimewarp.so beside %s/timewarp or in %s/../lib", exe, exe);
+	die(1, "cannot find %s beside %s/timewarp or in %s/../lib", name, exe, exe);
 }
 
 /* Nothing inside a namespace may set the host clock, whatever its privileges:
@@ -62,19 +64,50 @@ static void give_up_host_clock(void)
 		    strerror(errno));
 }
 
-/* LD_PRELOAD=LIB[:what was there] */
-static void set_preload(const char *lib)
+/* VAR=LIB[:what was there] */
+static void add_library(const char *var, const char *lib)
 {
-	const char *old = getenv("LD_PRELOAD");
+	const char *old = getenv(var);
 	size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
 	char *v = malloc(n);
 
 	if (!v)
 		die(1, "out of memory");
 	snprintf(v, n, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
-	if (setenv("LD_PRELOAD", v, 1))
-		die(1, "cannot set LD_PRELOAD: %s", strerror(errno));
+	if (setenv(var, v, 1))
+		die(1, "cannot set %s: %s", var, strerror(errno));
 	free(v);
+}
+
+/* The seccomp filter that traps the member's time system calls for its
+ * runtime (src/runtime/filter.c), once for the whole tree: a timewarp run
+ * inside a namespace has it already (its own runtime is started), and a
+ * second would trap the first's gate.  Then the exec itself goes through the
+ * gate, as every system call of this process that the filter traps must. */
+static void trap_time_calls(void)
+{
+	long r;
+
+	if (tw_gate_mapped())
+		return;
+	if ((r = tw_gate_map()))
+		die(1, "cannot map the system call gate at 0x%lx: %s", TW_RT_ADDR, strerror((int)-r));
+	if ((r = tw_filter_install()))
+		die(1, "cannot install the seccomp filter that traps time system calls: %s",
+		    strerror((int)-r));
+}
+
+/* execvp, its system call made through the gate. */
+static void exec_member(char **command)
+{
+	char path[PATH_MAX];
+	int r = tw_exec_find(command[0], path, sizeof(path));
+
+	if (r) {
+		errno = -r;
+		return;
+	}
+	errno = (int)-tw_rt_syscall(SYS_execve, (long)path, (long)command, (long)environ, 0, 0, 0);
 }
 
 /* A static binary would run on host time (the preload library cannot reach
@@ -99,17 +132,20 @@ static int refuse_unreachable(const char *file)
  * with the status to exit with (126, 127) after saying why. */
 int become_member(const char *page_path, char **command)
 {
-	char lib[PATH_MAX + 32];
+	char lib[PATH_MAX + 32], rt[PATH_MAX + 32];
 
-	find_library(lib, sizeof(lib));
+	find_library("libtimewarp.so", lib, sizeof(lib));
+	find_library("libtimewarp-rt.so", rt, sizeof(rt));
 	if (setenv(TW_ENV_PAGE, page_path, 1))
 		die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
-	set_preload(lib);
+	add_library("LD_PRELOAD", lib);
+	add_library("LD_AUDIT", rt);
 	give_up_host_clock();
 	if (refuse_unreachable(command[0]))
 		return 126;
 	fflush(NULL);
-	execvp(command[0], command);
+	trap_time_calls();
+	exec_member(command);
 	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }

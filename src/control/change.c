@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,26 +48,27 @@ struct writer {
 	int own; /* the copy claimed, -1 for none */
 };
 
-static void pause_ns(int64_t ns)
+static void pause_ns(const struct tw_host *h, int64_t ns)
 {
 	struct tw_ts ts = tw_ns_ts(ns);
 
-	/* the system call itself: in a member, libc's sleeps are the namespace's */
-	tw_syscall6(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0, 0, 0);
+	/* the system call itself (through the gate in a member, where libc's
+	 * sleeps and the trapped system call are the namespace's) */
+	tw_host_syscall(h, SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0, 0, 0);
 }
 
-static int claim_byte(int fd, unsigned i, short type)
+static int claim_byte(const struct writer *w, unsigned i, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = TW_CLAIM_BYTE(i),
 			    .l_len = 1 };
 
-	return fcntl(fd, F_OFD_SETLK, &fl) ? -errno : 0;
+	return (int)tw_host_syscall(w->h, SYS_fcntl, w->fd, F_OFD_SETLK, (long)&fl, 0, 0, 0);
 }
 
 static void release(struct writer *w)
 {
 	if (w->own >= 0 && w->fd >= 0)
-		claim_byte(w->fd, (unsigned)w->own, F_UNLCK);
+		claim_byte(w, (unsigned)w->own, F_UNLCK);
 	w->own = -1;
 }
 
@@ -82,7 +82,7 @@ static int claim(struct writer *w)
 			if (i == TW_HEAD_COPY(tw_head(w->pg)))
 				continue;
 			if (w->fd >= 0) {
-				int r = claim_byte(w->fd, i, F_WRLCK);
+				int r = claim_byte(w, i, F_WRLCK);
 
 				if (r == -EAGAIN || r == -EACCES)
 					continue; /* another writer's */
@@ -93,13 +93,13 @@ static int claim(struct writer *w)
 			 * names it now, none will until this writer does */
 			if (i == TW_HEAD_COPY(tw_head(w->pg))) {
 				if (w->fd >= 0)
-					claim_byte(w->fd, i, F_UNLCK);
+					claim_byte(w, i, F_UNLCK);
 				continue;
 			}
 			w->own = (int)i;
 			return 0;
 		}
-		pause_ns(10 * 1000 * 1000);
+		pause_ns(w->h, 10 * 1000 * 1000);
 	}
 	return -EBUSY;
 }
@@ -137,7 +137,7 @@ static long wait_switch(const struct tw_host *h, const int64_t sw[TW_NLINES])
 	while (!(r = switch_gap(h, sw, &least, &left)) && left > 0) {
 		if (left > SWITCH_MAX_NS)
 			return 0;
-		pause_ns(left);
+		pause_ns(h, left);
 	}
 	return r;
 }
@@ -161,7 +161,8 @@ void tw_caller_lines(const struct tw_page *caller, const int64_t host[TW_NLINES]
 	struct tw_state cs;
 
 	if (!caller) {
-		memcpy(ref, host, sizeof(int64_t) * TW_NLINES);
+		for (int i = 0; i < TW_NLINES; i++)
+			ref[i] = host[i];
 		*rate = TW_RATE_ONE;
 		return;
 	}
@@ -171,9 +172,9 @@ void tw_caller_lines(const struct tw_page *caller, const int64_t host[TW_NLINES]
 	*rate = cs.p.rate;
 }
 
-static void wake(struct tw_page *pg)
+static void wake(const struct tw_host *h, struct tw_page *pg)
 {
-	tw_syscall6(SYS_futex, (long)&pg->head, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+	tw_host_syscall(h, SYS_futex, (long)&pg->head, FUTEX_WAKE, INT_MAX, 0, 0, 0);
 }
 
 /* Once the switch has passed, the same lines settled, so that readers are
@@ -189,7 +190,7 @@ static void settle(struct writer *w, const struct tw_params *p, const int64_t sw
 	while ((h = tw_head(w->pg)) == published) {
 		tw_copy_fill(&w->pg->copy[w->own], p);
 		if (!tw_publish(w->pg, h, (unsigned)w->own)) {
-			wake(w->pg);
+			wake(w->h, w->pg);
 			break;
 		}
 	}
@@ -259,7 +260,7 @@ int tw_page_change(struct tw_page *pg, int fd, const struct tw_host *h,
 	release(&w);
 	if (r)
 		return (int)r;
-	wake(pg);
+	wake(h, pg);
 	if (pending)
 		settle(&w, &p, sw, published);
 	return 0;

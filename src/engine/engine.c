@@ -33,6 +33,7 @@ void tw_host_init(struct tw_host *h, const void *vdso)
 	h->vvar = 0; /* until tw_vvar_use proves the data page */
 	h->memo = 0;
 	h->fold = 0;
+	h->syscall = 0;
 }
 
 long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
@@ -43,7 +44,7 @@ long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 		return 0;
 	if (h->clock_gettime)
 		return h->clock_gettime(clockid, ts);
-	return tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+	return tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
 }
 
 /* The host clock read for each line (the COARSE and ALARM variants are read by
@@ -201,7 +202,8 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 			continue;
 		}
 		r = h->clock_gettime ? h->clock_gettime(clockid, ts)
-				     : tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+				     : tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0,
+						       0, 0, 0);
 		if (__builtin_expect(r != 0, 0))
 			return r;
 		if (__builtin_expect(rate == TW_RATE_PENDING, 0)) {

@@ -73,6 +73,10 @@ struct tw_host {
 	const struct tw_vvar_clock *vvar;
 	struct tw_memo *memo;
 	struct tw_fold *fold;
+	/* How its system calls are made: in a member, through the runtime's
+	 * gate (src/runtime/gate.c), which the member's seccomp filter lets
+	 * through; null: directly (tw_syscall6). */
+	long (*syscall)(long nr, long a, long b, long c, long d, long e, long f);
 };
 
 /* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */
@@ -130,6 +134,13 @@ void tw_page_init(struct tw_page *pg, const struct tw_params *p);
 /* The raw system call, for the engine's fallbacks and for callers that must not
  * go through an interposed libc. */
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+
+/* A system call as `h` makes them. */
+static inline long tw_host_syscall(const struct tw_host *h, long nr, long a, long b, long c,
+				   long d, long e, long f)
+{
+	return h->syscall ? h->syscall(nr, a, b, c, d, e, f) : tw_syscall6(nr, a, b, c, d, e, f);
+}
 
 /* A sequence count and the 32-bit word after it (x86-64, little-endian; the
  * pair 8-byte aligned, so one load reads both at once): whether the count is

@@ -17,11 +17,6 @@ struct tw_member {
 	void *vdso;                 /* the timewarp vDSO, null if not installed */
 };
 
-/* Maps the timewarp vDSO for this member and points AT_SYSINFO_EHDR at it;
- * returns its base, or null when it could not (the libc entry points still
- * serve the namespace). */
-void *tw_vdso_install(const struct tw_member *m, const void *host_vdso);
-
 /* This process's membership, set up on first use (or by the constructor). */
 const struct tw_member *tw_member(void);
 

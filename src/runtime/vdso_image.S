@@ -1,5 +1,5 @@
 /* The timewarp vDSO image (build/timewarp-vdso.so, from src/vdso/), carried
- * inside the preload library; vdso_install.c copies it into each member. */
+ * inside the runtime; start.c copies it into each member. */
 	.section .rodata.tw_vdso_image, "a"
 	.balign 4096
 	.globl tw_vdso_image

@@ -1,0 +1,72 @@
+/* What the SIGSYS handler (sigsys.c) hands to the code that serves each
+ * trapped call, and what that code shares. */
+#ifndef TW_SERVE_H
+#define TW_SERVE_H
+
+#include <asm/sigcontext.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+/* The kernel's siginfo, the parts the runtime reads. */
+struct tw_siginfo {
+	int32_t signo, err, code, pad;
+	union {
+		struct {
+			uint64_t call_addr; /* the instruction after the trapped syscall */
+			int32_t syscall;
+			uint32_t arch;
+		} sys;
+		struct {
+			int32_t pid;
+			uint32_t uid;
+			uint64_t value;
+		} rt;
+		char size[112];
+	} u;
+};
+_Static_assert(sizeof(struct tw_siginfo) == 128, "the kernel's siginfo");
+
+/* The kernel's ucontext on x86-64. */
+struct tw_ucontext {
+	uint64_t flags;
+	void *link;
+	struct {
+		void *sp;
+		int32_t flags, pad;
+		uint64_t size;
+	} stack;
+	struct sigcontext mc;
+	uint64_t sigmask;
+};
+
+/* A trapped call: its number, arguments, where it was made, and the context
+ * it returns to. */
+struct tw_call {
+	long nr;
+	long a[6];
+	uint64_t ip;
+	struct tw_ucontext *uc;
+};
+
+/* serve.c: the result of a trapped call, 0 or -errno or a value. */
+long tw_serve(const struct tw_call *c);
+/* sigsys.c: a call made as the program made it, through the gate. */
+long tw_pass(const struct tw_call *c);
+
+/* time.c: clock reads. */
+long tw_serve_clock_gettime(const struct tw_call *c);
+long tw_serve_gettimeofday(const struct tw_call *c);
+long tw_serve_time(const struct tw_call *c);
+
+/* signals.c: SIGSYS kept the runtime's. */
+long tw_serve_rt_sigaction(const struct tw_call *c);
+long tw_serve_rt_sigprocmask(const struct tw_call *c);
+long tw_serve_rt_sigsuspend(const struct tw_call *c);
+long tw_serve_seccomp(const struct tw_call *c);
+long tw_serve_prctl(const struct tw_call *c);
+
+/* kick.c: whether a SIGSYS is the runtime's own kick (it is then consumed). */
+int tw_kick_taken(const struct tw_siginfo *si);
+
+#endif
