@@ -35,13 +35,18 @@ done
 tw=$build/timewarp
 check "create" "$tw" create vg --at @2000000000 --rate 2
 check "set" "$tw" set vg --advance 1d --freeze
+check "set --resume" "$tw" set vg --resume
+check "help set" "$tw" help set
+check "--help" "$tw" --help
 check "show" "$tw" show vg
 check "show --json" "$tw" show vg --json
 check "ls" "$tw" ls
 check "ls --json" "$tw" ls --json
+check "ls -q" "$tw" ls -q
 check "run" "$tw" run --offset +1d -- true
 check "join" "$tw" join vg -- true
 check "rm" "$tw" rm vg
 check "bad input" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" run --at tomorrow -- true
+check "a faketime habit" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" 'Jan 1 2030' date
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -12,28 +12,6 @@
 #include "die.h"
 #include "verbs.h"
 
-/* The preload library: beside this binary (the build tree) or in ../lib (after
- * `make install`). */
-static void find_library(char *buf, size_t n)
-{
-	char exe[PATH_MAX], *slash;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (len <= 0)
-		die(1, "cannot find where timewarp is installed: /proc/self/exe: %s",
-		    strerror(errno));
-	exe[len] = 0;
-	if ((slash = strrchr(exe, '/')))
-		*slash = 0;
-	snprintf(buf, n, "%s/libtimewarp.so", exe);
-	if (!access(buf, R_OK))
-		return;
-	snprintf(buf, n, "%s/../lib/libtimewarp.so", exe);
-	if (!access(buf, R_OK))
-		return;
-	die(1, "cannot find libtimewarp.so beside %s/timewarp or in %s/../lib", exe, exe);
-}
-
 /* Nothing inside a namespace may set the host clock, whatever its privileges:
  * the preload library turns clock setting into namespace changes, and this takes
  * CAP_SYS_TIME away for good from the whole tree, so a raw system call or a

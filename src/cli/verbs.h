@@ -12,6 +12,10 @@ int become_member(const char *page_path, char **command);
 int verb_show(const struct options *o);
 int verb_ls(const struct options *o);
 
+/* library.c: the preload library's absolute path into buf (n >= PATH_MAX);
+ * exits saying where it looked when there is none. */
+void find_library(char *buf, size_t n);
+
 /* main.c: the namespace a NAME or --pid names; bad input exits. */
 struct tw_ns *open_named(const struct options *o);
 
