@@ -178,6 +178,10 @@ bench: all
 	TIMEWARP=$(abspath $(BUILD))/timewarp CC="$(CC)" bench/run \
 		$(if $(filter-out 0,$(QUICK)),--quick) $(if $(BENCH_CPU),--cpu $(BENCH_CPU))
 
+# A directory under PREFIX as timewarp.pc says it, so that pkg-config's
+# --define-prefix can move it with the prefix.
+in_prefix = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
 # The headers an installed program needs: timewarp.h and what it includes.
 API_HEADERS = $(filter-out %.c,$(shell $(CC) -MM -MT x -Iinclude -Isrc/engine include/timewarp.h | \
 	sed 's/^x://; s/\\$$//'))
@@ -194,7 +198,8 @@ install: all
 	ln -sf $(notdir $(CONTROL_SO)) $(DESTDIR)$(LIBDIR)/$(CONTROL_SONAME)
 	ln -sf $(CONTROL_SONAME) $(DESTDIR)$(LIBDIR)/libtimewarp-control.so
 	install -m 644 $(API_HEADERS) $(DESTDIR)$(INCLUDEDIR)/timewarp/
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(call in_prefix,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call in_prefix,$(INCLUDEDIR))|' \
 		-e 's|@VERSION@|$(VERSION)|' timewarp.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/timewarp.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/timewarp.pc
 	install -m 644 man/timewarp.1 $(DESTDIR)$(MANDIR)/man1/
