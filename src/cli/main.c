@@ -39,6 +39,18 @@ static const char *subject(const struct options *o, char *buf, size_t n)
 	return buf;
 }
 
+void check_store(int r)
+{
+	char dir[PATH_MAX];
+
+	if (r != -EPERM && r != -ENOTDIR)
+		return;
+	dir[0] = 0;
+	tw_dir(dir, sizeof(dir)); /* fills in the path even when it refuses it */
+	die(1, "cannot use the namespaces directory %s: it must be a directory owned by you "
+	       "with mode 0700", dir);
+}
+
 struct tw_ns *open_named(const struct options *o)
 {
 	char dir[PATH_MAX], what[128];
@@ -63,12 +75,7 @@ struct tw_ns *open_named(const struct options *o)
 		die(1, "%s is not a clock page of this timewarp version", what);
 	if (r == -EACCES)
 		die(1, "cannot open %s: it belongs to another user", what);
-	if (r == -EPERM || r == -ENOTDIR) {
-		dir[0] = 0;
-		tw_dir(dir, sizeof(dir)); /* fills in the path even when it refuses it */
-		die(1, "cannot use the namespaces directory %s: it must be a directory owned "
-		       "by you with mode 0700", dir);
-	}
+	check_store(r);
 	die(1, "cannot open %s: %s", what, strerror(-r));
 }
 
@@ -83,6 +90,7 @@ static int verb_run(const struct options *o)
 		refused(o, why);
 	if (r == -EEXIST)
 		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
+	check_store(r);
 	if (r)
 		die(1, "cannot create a namespace: %s", strerror(-r));
 	snprintf(page, sizeof(page), "%s", tw_ns_path(ns));
@@ -102,6 +110,7 @@ static int verb_create(const struct options *o)
 		refused(o, why);
 	if (r == -EEXIST)
 		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
+	check_store(r);
 	if (r)
 		die(1, "cannot create namespace '%s': %s", o->name, strerror(-r));
 	tw_ns_close(ns);

@@ -16,6 +16,9 @@ int verb_ls(const struct options *o);
  * exits saying where it looked when there is none. */
 void find_library(char *buf, size_t n);
 
+/* main.c: when r says the namespaces directory is there but not one timewarp
+ * may use, exits saying so. */
+void check_store(int r);
 /* main.c: the namespace a NAME or --pid names; bad input exits. */
 struct tw_ns *open_named(const struct options *o);
 
