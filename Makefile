@@ -219,7 +219,12 @@ uninstall:
 
 # The Debian package, built by debhelper from a copy of the sources (so that
 # dpkg-buildpackage writes nothing outside $(BUILD)): $(BUILD)/timewarp_VERSION_ARCH.deb.
+# The package's build is a make of its own: none of this one's directories may
+# reach it, neither through MAKEFLAGS (unset above) nor through the environment,
+# where make puts the variables given on its command line.
 DEB_ARCH = $(shell dpkg --print-architecture)
+unexport BUILD SAN PREFIX BINDIR LIBDIR PKGLIBDIR INCLUDEDIR DATADIR MANDIR PKGCONFIGDIR \
+	BASHCOMPDIR ZSHCOMPDIR DESTDIR
 deb:
 	rm -rf $(BUILD)/deb
 	mkdir -p $(BUILD)/deb/timewarp-$(VERSION)
@@ -230,7 +235,8 @@ deb:
 		tar -c --exclude=./build --exclude=./.git --exclude=./bench/build . | \
 			tar -x -C $(BUILD)/deb/timewarp-$(VERSION); \
 	fi
-	cd $(BUILD)/deb/timewarp-$(VERSION) && dpkg-buildpackage -b -us -uc
+	cd $(BUILD)/deb/timewarp-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc
 	mv $(BUILD)/deb/timewarp_$(VERSION)_$(DEB_ARCH).deb $(BUILD)/
 	@echo "built $(BUILD)/timewarp_$(VERSION)_$(DEB_ARCH).deb"
 
