@@ -29,6 +29,9 @@ is "$status" 0 "make deb"
 ok "$([ -f "$deb" ]; echo $?)" "make deb made $deb"
 [ -f "$deb" ] || done_testing
 
+# the package's directories that this machine does not have yet: gone again after dpkg -r
+new_dirs=$(dpkg-deb -c "$deb" | awk '$1 ~ /^d/ { sub(/^\./, "", $6); print $6 }' |
+	while read -r d; do [ -n "$d" ] && [ "$d" != / ] && [ ! -e "$d" ] && echo "${d%/}"; done)
 run_cmd dpkg -i "$deb"
 is "$status" 0 "dpkg -i"
 [ "$status" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
@@ -70,6 +73,9 @@ run_cmd dpkg -r timewarp
 is "$status" 0 "dpkg -r"
 left=$(for f in $files; do [ -e "$f" ] || [ -L "$f" ] && echo "$f"; done)
 is "$left" "" "dpkg -r leaves none of the package's files"
+left=$(for d in $new_dirs; do [ -e "$d" ] && echo "$d"; done)
+ok "$([ -n "$new_dirs" ]; echo $?)" "the package brought directories of its own ($(echo $new_dirs | wc -w))"
+is "$left" "" "and dpkg -r removes them"
 like "$(dpkg-query -W -f='${Status}' timewarp 2>&1)" "not-installed|no packages found" \
 	"and no trace in dpkg's database"
 is "$(ldconfig -p | grep -c libtimewarp)" 0 "nor in the dynamic linker's cache"

@@ -116,8 +116,9 @@ static int clock_option(const struct option_doc *d)
 	return !(d->verbs & ~clock) && (d->verbs & (1u << V_CREATE | 1u << V_SET));
 }
 
-#define DURATIONS "Durations: [+-]NUMBER UNIT..., each unit once: ns us ms s m h d w y (y = 365 d),\n" \
-		  "as in +400d, -90s, 1.5h, 1d12h.\n"
+#define DURATIONS                                                                      \
+	"Durations: [+-]NUMBER UNIT..., each unit once: ns us ms s m h d w y (y = 365 d),\n" \
+	"as in +400d, -90s, 1.5h, 1d12h.\n"
 
 void print_usage(void)
 {
