@@ -3,8 +3,22 @@
 # `make check-valgrind` runs the unit tests and the CLI under valgrind.
 
 CC ?= gcc
-PREFIX ?= /usr/local
 BUILD ?= build
+VERSION := $(shell sed -n 's/^\#define TIMEWARP_VERSION "\(.*\)"/\1/p' include/timewarp.h)
+
+# Where `make install` puts things (DESTDIR stages them elsewhere).  The CLI
+# finds the preload library in PKGLIBDIR from BINDIR, relative to itself, so an
+# installed tree still works when moved as a whole.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+PKGLIBDIR ?= $(LIBDIR)/timewarp
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 CFLAGS ?= -O2 -g
 # SAN=1: the CLI, the control library and the unit tests under AddressSanitizer
 # and UBSan; the preload library under UBSan in trap mode (it is loaded into
@@ -16,8 +30,7 @@ WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow 
 # -fno-strict-aliasing: struct timespec and the engine's struct tw_ts (the kernel
 # ABI, same layout) are used for one another at the libc boundary.
 BASE := -std=gnu11 -D_GNU_SOURCE -fPIC -fno-strict-aliasing -Iinclude -Isrc/engine -Isrc/control \
-	-Isrc/runtime \
-	$(WARN) $(CFLAGS)
+	-Isrc/runtime -I$(BUILD) $(WARN) $(CFLAGS)
 # The engine runs where no libc may be called (DESIGN section 4).
 ENGINE := -ffreestanding -fno-builtin -fno-stack-protector -fno-plt
 # The engine's functions start on a cache line: where a read of a few
@@ -31,6 +44,11 @@ ifeq ($(SAN),1)
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-static-libasan -static-libubsan
 GUEST_SAN := -fsanitize=undefined -fsanitize-undefined-trap-on-error
+# The shared control library leaves the sanitizer runtime to the program that
+# loads it (which must then be sanitized too).
+SO_SAN := -fsanitize=address,undefined
+else
+SO_NO_UNDEFINED := -Wl,--no-undefined
 endif
 
 ENGINE_SRC := $(wildcard src/engine/*.c)
@@ -49,9 +67,22 @@ hobj = $(patsubst src/%.c,$(BUILD)/host/%.o,$(1))
 gobj = $(patsubst src/%.c,$(BUILD)/guest/%.o,$(1))
 
 CONTROL_LIB := $(BUILD)/libtimewarp-control.a
+# The shared control library: its soname changes when its ABI breaks.
+SOVERSION := 0
+CONTROL_SONAME := libtimewarp-control.so.$(SOVERSION)
+CONTROL_SO := $(BUILD)/libtimewarp-control.so.$(VERSION)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-all: $(BUILD)/timewarp $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so
+all: $(BUILD)/timewarp $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(CONTROL_SO)
+
+# The preload library's place seen from the CLI's, rewritten only when it
+# changes so that the CLI is rebuilt exactly then.
+LIBDIR_FROM_BIN = $(shell realpath -m --relative-to=$(BINDIR) $(PKGLIBDIR))
+$(BUILD)/paths.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define TW_LIBDIR_FROM_BIN "$(LIBDIR_FROM_BIN)"' >$@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+$(BUILD)/host/cli/library.o: $(BUILD)/paths.h
 
 $(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -81,6 +112,17 @@ CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/m
 
 $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CLI_RUNTIME) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
+
+# Exports exactly the functions include/timewarp.h declares (a declaration
+# starts a line with its type); the engine's and the store's stay inside.
+$(BUILD)/libtimewarp-control.map: include/timewarp.h
+	@mkdir -p $(@D)
+	{ echo '{ global:'; sed -n 's/^[a-z].*[ *]\(tw_[a-z0-9_]*\)(.*/\t\1;/p' $<; \
+	  echo 'local: *; };'; } >$@
+$(CONTROL_SO): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC)) $(BUILD)/libtimewarp-control.map
+	$(CC) $(BASE) $(SO_SAN) -shared -Wl,-soname,$(CONTROL_SONAME) \
+		-Wl,--version-script=$(BUILD)/libtimewarp-control.map -Wl,-z,now -Wl,-z,relro \
+		$(SO_NO_UNDEFINED) -o $@ $(filter %.o,$^) -lpthread
 
 # The timewarp vDSO: the engine behind the kernel vDSO's entry points, in an
 # image laid out like the kernel's (src/vdso/vdso.lds) that needs no relocation.
@@ -137,8 +179,13 @@ $(BUILD)/tests/tw-writer: tests/helpers/writer.c tests/unit/stepper.h $(CONTROL_
 
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
 
-check: all $(UNITS) $(HELPERS) engine-check
-	TW_BUILD=$(abspath $(BUILD)) prove -f $(UNITS) tests/*.t
+# A staged install beside the build, for the tests of the installed layout.
+stage: all
+	rm -rf $(BUILD)/stage
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD))/stage PREFIX=/usr >/dev/null
+
+check: all $(UNITS) $(HELPERS) engine-check stage
+	TW_BUILD=$(abspath $(BUILD)) TW_SAN=$(SAN) prove -f $(UNITS) tests/*.t
 
 check-valgrind: all $(UNITS)
 	prove -f tests/valgrind.sh :: $(BUILD)
@@ -157,15 +204,73 @@ bench: all
 	TIMEWARP=$(abspath $(BUILD))/timewarp CC="$(CC)" bench/run \
 		$(if $(filter-out 0,$(QUICK)),--quick) $(if $(BENCH_CPU),--cpu $(BENCH_CPU))
 
+# A directory under PREFIX as timewarp.pc says it, so that pkg-config's
+# --define-prefix can move it with the prefix.
+in_prefix = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+# The headers an installed program needs: timewarp.h and what it includes.
+API_HEADERS = $(filter-out %.c,$(shell $(CC) -MM -MT x -Iinclude -Isrc/engine include/timewarp.h | \
+	sed 's/^x://; s/\\$$//'))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/timewarp
-	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(PREFIX)/bin/timewarp
-	install -m 644 $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(CONTROL_LIB) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/timewarp.h src/engine/clockmath.h src/engine/page.h \
-		$(DESTDIR)$(PREFIX)/include/timewarp/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/timewarp $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(BINDIR)/timewarp
+	install -m 644 $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 644 $(CONTROL_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(CONTROL_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(CONTROL_SO)) $(DESTDIR)$(LIBDIR)/$(CONTROL_SONAME)
+	ln -sf $(CONTROL_SONAME) $(DESTDIR)$(LIBDIR)/libtimewarp-control.so
+	install -m 644 $(API_HEADERS) $(DESTDIR)$(INCLUDEDIR)/timewarp/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(call in_prefix,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call in_prefix,$(INCLUDEDIR))|' \
+		-e 's|@VERSION@|$(VERSION)|' timewarp.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/timewarp.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/timewarp.pc
+	install -m 644 man/timewarp.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/timewarp.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 completion/timewarp.bash $(DESTDIR)$(BASHCOMPDIR)/timewarp
+	install -m 644 completion/_timewarp $(DESTDIR)$(ZSHCOMPDIR)/_timewarp
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/timewarp $(DESTDIR)$(PKGLIBDIR)/libtimewarp.so \
+		$(DESTDIR)$(PKGLIBDIR)/libtimewarp-rt.so \
+		$(DESTDIR)$(LIBDIR)/libtimewarp-control.a $(DESTDIR)$(LIBDIR)/$(notdir $(CONTROL_SO)) \
+		$(DESTDIR)$(LIBDIR)/$(CONTROL_SONAME) $(DESTDIR)$(LIBDIR)/libtimewarp-control.so \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/timewarp/,$(notdir $(API_HEADERS))) \
+		$(DESTDIR)$(PKGCONFIGDIR)/timewarp.pc $(DESTDIR)$(MANDIR)/man1/timewarp.1 \
+		$(DESTDIR)$(MANDIR)/man3/timewarp.3 $(DESTDIR)$(BASHCOMPDIR)/timewarp \
+		$(DESTDIR)$(ZSHCOMPDIR)/_timewarp
+	-rmdir $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(INCLUDEDIR)/timewarp 2>/dev/null
+
+# The Debian package, built by debhelper from a copy of the sources (so that
+# dpkg-buildpackage writes nothing outside $(BUILD)): $(BUILD)/timewarp_VERSION_ARCH.deb.
+# The package's build is a make of its own: none of this one's directories may
+# reach it, neither through MAKEFLAGS (unset above) nor through the environment,
+# where make puts the variables given on its command line.
+DEB_ARCH = $(shell dpkg --print-architecture)
+unexport BUILD SAN PREFIX BINDIR LIBDIR PKGLIBDIR INCLUDEDIR DATADIR MANDIR PKGCONFIGDIR \
+	BASHCOMPDIR ZSHCOMPDIR DESTDIR
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/timewarp-$(VERSION)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 cp -P --parents -t $(BUILD)/deb/timewarp-$(VERSION); \
+	else \
+		tar -c --exclude=./build --exclude=./.git --exclude=./bench/build . | \
+			tar -x -C $(BUILD)/deb/timewarp-$(VERSION); \
+	fi
+	cd $(BUILD)/deb/timewarp-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc
+	mv $(BUILD)/deb/timewarp_$(VERSION)_$(DEB_ARCH).deb $(BUILD)/
+	@echo "built $(BUILD)/timewarp_$(VERSION)_$(DEB_ARCH).deb"
 
 clean:
 	rm -rf build
 
-.PHONY: all bench check check-sanitize check-valgrind engine-check install clean
+FORCE:
+.PHONY: all bench check check-sanitize check-valgrind deb engine-check install stage uninstall \
+	clean FORCE
 .DELETE_ON_ERROR:

@@ -728,7 +728,7 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count)
 	}
 	close(fds[1]);
 	for (int i = 0; i < count; i++) {
-		char *argv[] = { (char *)tw, "set", (char *)name, "--advance", "2h", NULL };
+		char *argv[] = { (char *)tw, "set", "-q", (char *)name, "--advance", "2h", NULL };
 		char *true_argv[] = { "true", NULL };
 		int64_t until;
 		uint64_t t0, t1, woke, true_ticks;

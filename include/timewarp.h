@@ -1,7 +1,8 @@
 /* timewarp control library: create, open, change and inspect time namespaces.
  *
  * The `timewarp` CLI is a thin layer over this header; a C test harness can use
- * it the same way to drive time directly (link build/libtimewarp-control.a).
+ * it the same way to drive time directly: cc x.c $(pkg-config --cflags --libs
+ * timewarp), and man 3 timewarp.
  *
  * Conventions: functions return 0 (or a count) on success and -errno on failure;
  * they never print and never exit.  Parsers also return a short reason through
@@ -34,13 +35,16 @@
 
 /* ---- input: pure parsers ------------------------------------------------ */
 
-/* Dates: ISO 8601 with Z or +-hh:mm (also +-hhmm, +-hh); YYYY-MM-DD[ hh:mm[:ss[.frac]]]
- * or with T, in local time (TZ) without a zone; @SECONDS[.frac].  -EINVAL when
- * unparsable or not a real date/time (Feb 30, a time skipped by a DST change),
- * -ERANGE outside [1970-01-01, 2262-04-11T23:47:16.854775807Z]. */
+/* Dates: YYYY-M[M]-D[D] or YYYYMMDD, then [T| ]hh:mm[:ss[.frac]], then a zone (Z,
+ * UTC, GMT, +-hh:mm, +-hhmm, +-hh), directly or after a space; a month's name, a
+ * day and a year in any order with a time and a zone ("Jan 1 2030", date(1)'s
+ * output); @SECONDS[.frac]; faketime's @DATE.  Local time (TZ) without a zone.
+ * -EINVAL when unparsable, relative ("tomorrow") or not a real date/time (Feb 30,
+ * a time skipped by a DST change), -ERANGE outside
+ * [1970-01-01, 2262-04-11T23:47:16.854775807Z]. */
 int tw_parse_date(const char *s, int64_t *ns, const char **why);
-/* Durations: [+-]NUMBERunit... with units ns us ms s m h d w y (y = 365 d) and
- * decimal NUMBERs: +1d2h30m, -90s, 1.5h, 250ms. */
+/* Durations: [+-]NUMBERunit... with units ns us ms s m h d w y (y = 365 d), each
+ * at most once, and decimal NUMBERs: +1d2h30m, -90s, 1.5h, 250ms. */
 int tw_parse_duration(const char *s, int64_t *ns, const char **why);
 /* Rates: decimals from 0 to 1000000 (0.001, 1, 10, 2.5). */
 int tw_parse_rate(const char *s, uint64_t *rate, const char **why);

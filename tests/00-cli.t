@@ -38,9 +38,10 @@ bad_input "hour 24" "invalid date '2030-01-01T24:00Z'" run --at 2030-01-01T24:00
 bad_input "bad zone" "invalid date '2030-01-01T00:00\+25:00'" run --at 2030-01-01T00:00+25:00 -- true
 bad_input "before 1970" "date '1969-12-31T23:59:59Z' for --at is out of range" run --at 1969-12-31T23:59:59Z -- true
 bad_input "after 2262" "date '2263-01-01T00:00Z' for --at is out of range" run --at 2263-01-01T00:00Z -- true
-bad_input "negative epoch" "invalid date '@-5' for --at" run --at @-5 -- true
+bad_input "negative epoch" "date '@-5' for --at is out of range: before 1970-01-01" run --at @-5 -- true
 bad_input "duration without unit" "invalid duration '90' for --offset" run --offset 90 -- true
-bad_input "unknown unit" "invalid duration '3x' for --offset" run --offset 3x -- true
+bad_input "unknown unit" "invalid duration '3x' for --offset: unknown unit \(units: ns us ms s m h d w y\)" run --offset 3x -- true
+bad_input "repeated unit" "invalid duration '1d1d' for --offset: a unit given twice" run --offset 1d1d -- true
 bad_input "duration too large" "duration '400y' for --offset is out of range" run --offset 400y -- true
 bad_input "offset past 2262" "--offset \+250y is refused" run --offset +250y -- true
 bad_input "offset before 1970" "--offset -60y is refused" run --offset -60y -- true

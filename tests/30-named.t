@@ -113,8 +113,13 @@ is "$(stored | grep -c .)" 2 "run --name's namespace is gone once the command ha
 spawner=$!
 cleanup_hooks+=("kill $spawner 2>/dev/null")
 sleep 0.3
-"$TW" rm ci
-is "$?" 0 "rm ci"
+run_cmd "$TW" rm ci
+is "$status" 2 "rm of a namespace with running members is refused"
+like "$out" "namespace 'ci' has [0-9]+ members still running \(pids [0-9 ]*$spawner" \
+	"and names them"
+like "$("$TW" ls -q)" "^ci$" "and ci is still there"
+"$TW" rm --force ci
+is "$?" 0 "rm --force ci"
 run_cmd "$TW" join ci -- true
 is "$status" 2 "join after rm: no such namespace"
 is "$("$TW" ls)" "" "ls is empty after rm"

@@ -9,7 +9,7 @@ WRITER=$TW_BUILD/tests/tw-writer
 # Concurrent changes lose nothing: in a frozen namespace every second shows.
 "$TW" create c --at @2000000000 --freeze
 for j in 1 2; do
-	(for i in $(seq 40); do "$TW" set c --advance 1s || echo "set $j.$i failed"; done) &
+	(for i in $(seq 40); do "$TW" set -q c --advance 1s || echo "set $j.$i failed"; done) &
 done >"$TW_TMP/sets.out" 2>&1
 wait
 is "$(cat "$TW_TMP/sets.out")" "" "2 x 40 concurrent set --advance 1s all succeed"
@@ -28,7 +28,7 @@ if [ -x "$WRITER" ]; then
 	is "$out" 2000000000 "and gets the namespace's time"
 	took 0.9 3 "meanwhile a member's sleep 1 (frozen: a second of host time)" \
 		"$TW" join s -- sleep 1
-	took 0 3 "meanwhile another set goes through" "$TW" set s --advance 1s
+	took 0 3 "meanwhile another set goes through" "$TW" set -q s --advance 1s
 	is "$("$TW" join s -- date +%s)" 2000000001 "and is seen at once"
 	wait "$writer"
 	is "$?" 0 "the stopped writer finishes when it runs on"
@@ -55,7 +55,7 @@ fails=0
 for i in $(seq 60); do
 	for change in "--rate 2" "--rate 0.5" "--advance 1ms" "--freeze" "--resume"; do
 		# shellcheck disable=SC2086 # the change is options, split on purpose
-		"$TW" set r $change || fails=$((fails + 1))
+		"$TW" set -q r $change || fails=$((fails + 1))
 	done
 done
 touch "$TW_TMP/stop"
@@ -81,12 +81,12 @@ tw=$prefix/bin/timewarp
 install -m 755 "$WRITER" "$prefix/bin/tw-writer"
 as_user "$user" "$tw" create u --at @2000000000 --freeze
 as_user "$user" sh -c "
-	for j in 1 2; do (for i in \$(seq 20); do '$tw' set u --advance 1s || echo fail; done) & done; wait"
+	for j in 1 2; do (for i in \$(seq 20); do '$tw' set -q u --advance 1s || echo fail; done) & done; wait"
 is "$(as_user "$user" "$tw" join u -- date +%s)" 2000000040 \
 	"$user: 2 x 20 concurrent sets move the clock by exactly 40 s"
 got=$(as_user "$user" sh -c "'$prefix/bin/tw-writer' u 2 >\$HOME/held & w=\$!
 	i=0; until grep -q held \$HOME/held || [ \$i -ge 200 ]; do sleep 0.1; i=\$((i + 1)); done
-	cat \$HOME/held; '$tw' set u --advance 1s && echo set; wait \$w && echo writer")
+	cat \$HOME/held; '$tw' set -q u --advance 1s && echo set; wait \$w && echo writer")
 is "$(echo $got)" "held set writer" "$user: a stopped writer of the user's own does not hold up another set"
 is "$(as_user "$user" "$tw" join u -- date +%s)" 2000003641 "$user: and both changes land"
 as_user "$user" "$tw" rm u

@@ -133,11 +133,12 @@ test_user() {
 	echo twtest
 }
 
-# A copy of the installed layout (bin/, lib/) that any user can read.
+# A copy of the installed layout (bin/, lib/timewarp/) that any user can read.
 install_copy() {
 	if [ ! -x "$TW_TMP/prefix/bin/timewarp" ]; then
-		mkdir -p "$TW_TMP/prefix/bin" "$TW_TMP/prefix/lib"
-		cp "$TW" "$TW_TMP/prefix/bin/" && cp "$TW_BUILD/libtimewarp.so" "$TW_BUILD/libtimewarp-rt.so" "$TW_TMP/prefix/lib/"
+		mkdir -p "$TW_TMP/prefix/bin" "$TW_TMP/prefix/lib/timewarp"
+		cp "$TW" "$TW_TMP/prefix/bin/" &&
+			cp "$TW_BUILD/libtimewarp.so" "$TW_BUILD/libtimewarp-rt.so" "$TW_TMP/prefix/lib/timewarp/"
 		[ -x "$PROBE" ] && cp "$PROBE" "$TW_TMP/prefix/bin/"
 		chmod -R a+rX "$TW_TMP/prefix"
 	fi

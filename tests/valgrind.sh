@@ -41,10 +41,14 @@ done
 tw=$build/timewarp
 check "create" "$tw" create vg --at @2000000000 --rate 2
 check "set" "$tw" set vg --advance 1d --freeze
+check "set --resume" "$tw" set vg --resume
+check "help set" "$tw" help set
+check "--help" "$tw" --help
 check "show" "$tw" show vg
 check "show --json" "$tw" show vg --json
 check "ls" "$tw" ls
 check "ls --json" "$tw" ls --json
+check "ls -q" "$tw" ls -q
 # valgrind implements no seccomp(): run and join stop at the filter they
 # install before the exec, saying so (status 1); valgrind's own errors would
 # end them with 99
@@ -66,5 +70,6 @@ refused "run, up to the filter valgrind cannot install" "$tw" run --offset +1d -
 refused "join, likewise" "$tw" join vg -- true
 check "rm" "$tw" rm vg
 check "bad input" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" run --at tomorrow -- true
+check "a faketime habit" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" 'Jan 1 2030' date
 echo "1..$n"
 [ "$failed" -eq 0 ]

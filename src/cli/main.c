@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "die.h"
 #include "verbs.h"
 
@@ -38,6 +39,18 @@ static const char *subject(const struct options *o, char *buf, size_t n)
 	return buf;
 }
 
+void check_store(int r)
+{
+	char dir[PATH_MAX];
+
+	if (r != -EPERM && r != -ENOTDIR)
+		return;
+	dir[0] = 0;
+	tw_dir(dir, sizeof(dir)); /* fills in the path even when it refuses it */
+	die(1, "cannot use the namespaces directory %s: it must be a directory owned by you "
+	       "with mode 0700", dir);
+}
+
 struct tw_ns *open_named(const struct options *o)
 {
 	char dir[PATH_MAX], what[128];
@@ -64,12 +77,7 @@ struct tw_ns *open_named(const struct options *o)
 		die(1, "%s has a damaged clock page (values out of range)", what);
 	if (r == -EACCES)
 		die(1, "cannot open %s: it belongs to another user", what);
-	if (r == -EPERM || r == -ENOTDIR) {
-		dir[0] = 0;
-		tw_dir(dir, sizeof(dir)); /* fills in the path even when it refuses it */
-		die(1, "cannot use the namespaces directory %s: it must be a directory owned "
-		       "by you with mode 0700", dir);
-	}
+	check_store(r);
 	die(1, "cannot open %s: %s", what, strerror(-r));
 }
 
@@ -84,6 +92,7 @@ static int verb_run(const struct options *o)
 		refused(o, why);
 	if (r == -EEXIST)
 		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
+	check_store(r);
 	if (r)
 		die(1, "cannot create a namespace: %s", strerror(-r));
 	snprintf(page, sizeof(page), "%s", tw_ns_path(ns));
@@ -103,6 +112,7 @@ static int verb_create(const struct options *o)
 		refused(o, why);
 	if (r == -EEXIST)
 		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
+	check_store(r);
 	if (r)
 		die(1, "cannot create namespace '%s': %s", o->name, strerror(-r));
 	tw_ns_close(ns);
@@ -118,21 +128,76 @@ static int verb_join(const struct options *o)
 	return status;
 }
 
+/* One line: where the namespace's REALTIME and rate are now. */
+static void say_state(const struct options *o, const struct tw_ns *ns)
+{
+	int64_t host[TW_NLINES], virt[TW_NLINES];
+	struct tw_params p;
+	char date[64], rate[32], what[128];
+
+	tw_read_params(tw_ns_page(ns), &p);
+	if (tw_ns_now(ns, host, virt))
+		return; /* the change is made; only the report of it is missing */
+	tw_format_date(virt[TW_LINE_REALTIME], date, sizeof(date));
+	tw_format_rate(p.rate, rate, sizeof(rate));
+	if (o->pid)
+		snprintf(what, sizeof(what), "namespace of pid %d", (int)o->pid);
+	else
+		snprintf(what, sizeof(what), "%s", o->name);
+	printf("%s: realtime %s, rate %s%s\n", what, date, rate, p.rate ? "" : " (frozen)");
+}
+
 static int verb_set(const struct options *o)
 {
 	struct tw_ns *ns = open_named(o);
 	enum tw_refusal why;
 	char what[128];
-	int r = tw_ns_change(ns, &o->change, tw_caller(), &why);
+	int r;
 
+	/* tw_apply lets --resume of running clocks be; a user who asked for it
+	 * expected frozen ones, so say that it would change nothing */
+	if ((o->change.what & TW_CH_RESUME)) {
+		struct tw_params p;
+		char rate[32];
+
+		tw_read_params(tw_ns_page(ns), &p);
+		tw_format_rate(p.rate, rate, sizeof(rate));
+		if (p.rate)
+			die(EXIT_USAGE, "%s is not frozen (rate %s): --resume has nothing to resume",
+			    subject(o, what, sizeof(what)), rate);
+	}
+	r = tw_ns_change(ns, &o->change, tw_caller(), &why);
 	if (r == -ERANGE)
 		refused(o, why);
 	if (r == -EACCES)
 		die(1, "cannot change %s: it belongs to another user", subject(o, what, sizeof(what)));
 	if (r)
 		die(1, "cannot change %s: %s", subject(o, what, sizeof(what)), strerror(-r));
+	if (!o->quiet)
+		say_state(o, ns);
 	tw_ns_close(ns);
 	return 0;
+}
+
+/* rm of a namespace that has members would leave them on clocks nobody can
+ * set any more: refused without --force, naming them. */
+static void check_unused(const struct options *o, const char *name, struct tw_ns *ns)
+{
+	pid_t pids[8];
+	char list[8 * 12 + 8] = "";
+	int n = tw_ns_members(ns, pids, 8);
+
+	if (n <= 0 || o->force)
+		return;
+	for (int i = 0; i < n && i < 8; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? " " : "",
+			 (int)pids[i]);
+	if (n > 8)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), " ...");
+	tw_ns_close(ns);
+	die(EXIT_USAGE, "namespace '%s' has %d member%s still running (pid%s %s), which would keep "
+	    "its clocks with nobody able to set them any more; stop %s first, or give --force",
+	    name, n, n == 1 ? "" : "s", n == 1 ? "" : "s", list, n == 1 ? "it" : "them");
 }
 
 static int verb_rm(const struct options *o)
@@ -141,8 +206,12 @@ static int verb_rm(const struct options *o)
 
 	/* every name is checked before any is removed: bad input changes nothing */
 	for (char **n = o->names; *n; n++) {
+		struct tw_ns *ns;
+
 		one.name = *n;
-		tw_ns_close(open_named(&one));
+		ns = open_named(&one);
+		check_unused(o, *n, ns);
+		tw_ns_close(ns);
 	}
 	for (char **n = o->names; *n; n++) {
 		struct tw_ns *ns;
@@ -166,6 +235,7 @@ static int run_verb(const struct options *o)
 	case V_SHOW: return verb_show(o);
 	case V_LS: return verb_ls(o);
 	case V_RM: return verb_rm(o);
+	case V_NVERBS: break;
 	}
 	return 1;
 }

@@ -14,28 +14,6 @@
 #include "runtime.h"
 #include "verbs.h"
 
-/* One of timewarp's libraries: beside this binary (the build tree) or in
- * ../lib (after `make install`). */
-static void find_library(const char *name, char *buf, size_t n)
-{
-	char exe[PATH_MAX], *slash;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (len <= 0)
-		die(1, "cannot find where timewarp is installed: /proc/self/exe: %s",
-		    strerror(errno));
-	exe[len] = 0;
-	if ((slash = strrchr(exe, '/')))
-		*slash = 0;
-	snprintf(buf, n, "%s/%s", exe, name);
-	if (!access(buf, R_OK))
-		return;
-	snprintf(buf, n, "%s/../lib/%s", exe, name);
-	if (!access(buf, R_OK))
-		return;
-	die(1, "cannot find %s beside %s/timewarp or in %s/../lib", name, exe, exe);
-}
-
 /* Nothing inside a namespace may set the host clock, whatever its privileges:
  * the preload library turns clock setting into namespace changes, and this takes
  * CAP_SYS_TIME away for good from the whole tree, so a raw system call or a

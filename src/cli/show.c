@@ -154,8 +154,15 @@ int verb_ls(const struct options *o)
 	char **names, date[64], rate[64];
 	int n = tw_ns_list(&names);
 
+	check_store(n);
 	if (n < 0)
 		die(1, "cannot list namespaces: %s", strerror(-n));
+	if (o->quiet) { /* names only, one a line: for scripts and shell completion */
+		for (int i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		tw_names_free(names);
+		return 0;
+	}
 	if (o->json)
 		printf("[");
 	else if (n)
