@@ -57,6 +57,11 @@ static const struct trapped {
 	{ __NR_clock_gettime, { { NONE } }, 0 },
 	{ __NR_gettimeofday, { { NONE } }, 0 },
 	{ __NR_time, { { NONE } }, 0 },
+	/* settime.c */
+	{ __NR_clock_settime, { { NONE } }, 0 },
+	{ __NR_settimeofday, { { NONE } }, 0 },
+	{ __NR_adjtimex, { { NONE } }, 0 },
+	{ __NR_clock_adjtime, { { NONE } }, 0 },
 	/* signals.c */
 	{ __NR_rt_sigaction, { { NONE } }, 0 },
 	{ __NR_rt_sigprocmask, { { ARG_ZERO, 1, 0 }, { ARG_IS, 0, 1 /* SIG_UNBLOCK */ } }, 0 },

@@ -12,6 +12,14 @@ long tw_serve(const struct tw_call *c)
 		return tw_serve_gettimeofday(c);
 	case __NR_time:
 		return tw_serve_time(c);
+	case __NR_clock_settime:
+		return tw_serve_clock_settime(c);
+	case __NR_settimeofday:
+		return tw_serve_settimeofday(c);
+	case __NR_adjtimex:
+		return tw_serve_adjtimex(c);
+	case __NR_clock_adjtime:
+		return tw_serve_clock_adjtime(c);
 	case __NR_rt_sigaction:
 		return tw_serve_rt_sigaction(c);
 	case __NR_rt_sigprocmask:

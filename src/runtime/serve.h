@@ -59,6 +59,12 @@ long tw_serve_clock_gettime(const struct tw_call *c);
 long tw_serve_gettimeofday(const struct tw_call *c);
 long tw_serve_time(const struct tw_call *c);
 
+/* settime.c: clock setting changes the namespace. */
+long tw_serve_clock_settime(const struct tw_call *c);
+long tw_serve_settimeofday(const struct tw_call *c);
+long tw_serve_adjtimex(const struct tw_call *c);
+long tw_serve_clock_adjtime(const struct tw_call *c);
+
 /* signals.c: SIGSYS kept the runtime's. */
 long tw_serve_rt_sigaction(const struct tw_call *c);
 long tw_serve_rt_sigprocmask(const struct tw_call *c);

@@ -77,6 +77,8 @@ int main(void)
 	const uint64_t gate = tw_gate_ip();
 	long n = tw_filter_build(prog, sizeof(prog) / sizeof(prog[0]));
 	static const int trapped[] = { SYS_clock_gettime, SYS_gettimeofday, SYS_time,
+				       SYS_clock_settime, SYS_settimeofday, SYS_adjtimex,
+				       SYS_clock_adjtime,
 				       SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigsuspend,
 				       SYS_seccomp, SYS_prctl, SYS_clone3 };
 	int cached = 0, leaks = 0;
