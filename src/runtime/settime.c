@@ -35,12 +35,9 @@ static int denied(void)
 	return p.settime == TW_SETTIME_DENY;
 }
 
-/* Change the namespace's REALTIME: to `ns` (absolute), or by `ns` (relative to
- * its own REALTIME at the instant of change). */
-static long set_realtime(int64_t ns, int relative)
+long tw_rt_change(const struct tw_change *c, int self)
 {
 	const struct tw_rt *rt = tw_rt();
-	struct tw_change c = { 0 };
 	enum tw_refusal why;
 	long fd, m, r;
 
@@ -53,6 +50,21 @@ static long set_realtime(int64_t ns, int relative)
 		tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
 		return m;
 	}
+	/* the same file as the member's own page: tw_page_valid held at start */
+	r = tw_page_change((struct tw_page *)m, (int)fd, &rt->host, c,
+			   self ? (const struct tw_page *)m : 0, &why);
+	tw_rt_syscall(__NR_munmap, m, TW_PAGE_BYTES, 0, 0, 0, 0);
+	tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
+	return r;
+}
+
+/* Change the namespace's REALTIME: to `ns` (absolute), or by `ns` (relative to
+ * its own REALTIME at the instant of change). */
+static long set_realtime(int64_t ns, int relative)
+{
+	struct tw_change c = { 0 };
+	long r;
+
 	if (relative) {
 		c.what = TW_CH_OFFSET;
 		c.offset = ns;
@@ -60,11 +72,7 @@ static long set_realtime(int64_t ns, int relative)
 		c.what = TW_CH_AT;
 		c.at = ns;
 	}
-	/* the same file as the member's own page: tw_page_valid held at start */
-	r = tw_page_change((struct tw_page *)m, (int)fd, &rt->host, &c,
-			   relative ? (const struct tw_page *)m : 0, &why);
-	tw_rt_syscall(__NR_munmap, m, TW_PAGE_BYTES, 0, 0, 0, 0);
-	tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
+	r = tw_rt_change(&c, relative);
 	return r == -ERANGE ? -EINVAL : r;
 }
 
@@ -143,6 +151,17 @@ static long timex_realtime(struct timex *tx)
 
 	if (modes == 0 || modes == ADJ_OFFSET_SS_READ)
 		return timex_read(tx);
+	/* adjtime(3): a correction to slew in; a namespace has no slewing, and
+	 * takes it at once (no correction is then left outstanding) */
+	if (modes == ADJ_OFFSET_SINGLESHOT) {
+		if (denied())
+			return -EPERM;
+		if ((r = set_realtime(tx->offset * 1000, 1)))
+			return r;
+		r = timex_read(tx);
+		tx->offset = 0;
+		return r;
+	}
 	/* only a step; every other mode tunes the host's clock discipline */
 	if (!(modes & ADJ_SETOFFSET) || (modes & ~(unsigned)(ADJ_SETOFFSET | ADJ_NANO)))
 		return -EPERM;
