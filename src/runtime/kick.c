@@ -104,7 +104,7 @@ struct tw_slot *tw_slot_take(uint32_t head)
 	int32_t pid = self_pid();
 	struct tw_slot *s;
 
-	if (tw_watcher_start() || !(s = find(pid)))
+	if (tw_watcher_start(head) || !(s = find(pid)))
 		return 0;
 	s->tid = (int32_t)tw_rt_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0);
 	s->kicks = 0;

@@ -27,6 +27,7 @@
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 
+#include "read.h"
 #include "wait.h"
 
 #define REALTIME_ID 0
@@ -441,10 +442,12 @@ int tw_timerfd_take_cancel(int fd)
 static long arm(enum kind kind, int32_t id, long clk, long flags, const struct itimerspec_k *v,
 		struct itimerspec_k *old)
 {
+	const struct tw_page *pg = tw_rt()->page;
 	struct itimerspec_k h;
 	struct tw_params p;
 	uint64_t saved;
 	struct rec *r;
+	uint32_t head;
 	long e;
 
 	if (!valid(v))
@@ -454,7 +457,9 @@ static long arm(enum kind kind, int32_t id, long clk, long flags, const struct i
 		unblock(saved);
 		return -ENOMEM; /* a timer that cannot be recorded is not armed */
 	}
-	tw_read_params(tw_rt()->page, &p);
+	/* the head before the parameters: a change after it is one to act on */
+	head = tw_head(pg);
+	tw_read_params(pg, &p);
 	if ((e = to_host(clk, flags & ABSTIME, v, &h, &p)))
 		goto out;
 	switch (kind) {
@@ -482,8 +487,14 @@ static long arm(enum kind kind, int32_t id, long clk, long flags, const struct i
 		set_canceled(r, 0);
 		r->interval = ns_of(&v->interval);
 		r->p = p;
-		if (r->armed)
-			tw_watcher_start();
+		if (r->armed && !tw_watcher_start(head) && tw_head(pg) != head) {
+			/* a change came while it was armed, perhaps before the
+			 * watcher could see this record: re-armed here */
+			struct tw_params now;
+
+			tw_read_params(pg, &now);
+			rearm(r, &now);
+		}
 	}
 out:
 	unlock(r);

@@ -51,8 +51,10 @@ void tw_slot_give(struct tw_slot *s);
  * when none waits. `fresh`: a new change (the counts start again). */
 int tw_kick_waits(uint32_t head, int fresh);
 
-/* watcher.c: starts the watcher of this process if it is not running. */
-long tw_watcher_start(void);
+/* watcher.c: starts the watcher of this process if it is not running; `head`:
+ * the head the caller planned or armed against (a change since then is one
+ * the new watcher acts on). */
+long tw_watcher_start(uint32_t head);
 /* timers.c: re-arms every armed timer against the namespace's clocks now
  * (the watcher, after a change). */
 void tw_timers_rearm(void);

@@ -56,14 +56,15 @@ __asm__(".pushsection .text.tw_thread_spawn, \"ax\"\n"
 	".size tw_thread_spawn, . - tw_thread_spawn\n"
 	".popsection\n");
 
+/* `arg`: the head its starter had planned or armed against, so that a change
+ * made before this thread first looks is one it acts on. */
 static void watch(void *arg)
 {
 	const struct tw_rt *rt = tw_rt();
 	const uint32_t *word = &rt->page->head;
-	uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	uint32_t seen = (uint32_t)(uintptr_t)arg;
 	int fresh = 0;
 
-	(void)arg;
 	for (;;) {
 		uint32_t h = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		struct tw_ts retry = { 0, 1000000 };
@@ -83,7 +84,7 @@ static void watch(void *arg)
 	}
 }
 
-long tw_watcher_start(void)
+long tw_watcher_start(uint32_t head)
 {
 	struct tw_rt *rt = tw_rt();
 	int32_t pid = (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
@@ -109,7 +110,7 @@ long tw_watcher_start(void)
 	*(char **)tls = tls;
 	/* every signal blocked for the new thread (it inherits this mask) */
 	tw_rt_syscall(__NR_rt_sigprocmask, 0 /* SIG_BLOCK */, (long)&all, (long)&old, 8, 0, 0);
-	tid = tw_thread_spawn(watch, 0, (char *)stack + STACK_BYTES,
+	tid = tw_thread_spawn(watch, (void *)(uintptr_t)head, (char *)stack + STACK_BYTES,
 			      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 				      CLONE_SYSVSEM | CLONE_SETTLS,
 			      tls);
