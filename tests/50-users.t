@@ -19,8 +19,8 @@ is "$("$TW" run -- python3 -c "$raw_settime")" "Operation not permitted" \
 if [ "$(id -u)" -eq 0 ]; then
 	bnd=$("$TW" run -- awk '/^CapBnd/ { print $2 }' /proc/self/status)
 	is "$(( (0x$bnd >> 25) & 1 ))" 0 "root: CAP_SYS_TIME left the bounding set"
-	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 0 \
-		"root: setuid programs keep working (no no_new_privs)"
+	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 1 \
+		"root: no_new_privs, so a setuid or setgid program stays a member"
 fi
 
 user=$(test_user)

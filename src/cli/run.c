@@ -38,9 +38,14 @@ static void find_library(char *buf, size_t n)
  * the preload library turns clock setting into namespace changes, and this takes
  * CAP_SYS_TIME away for good from the whole tree, so a raw system call or a
  * program the library cannot reach gets EPERM.  With CAP_SETPCAP (root) the
- * capability leaves the bounding set; without it, no_new_privs keeps a setuid or
- * file-capability program from bringing it back (and keeps such programs
- * reachable by LD_PRELOAD). */
+ * capability leaves the bounding set.
+ *
+ * And no member runs on host time after exec of a setuid, setgid or
+ * file-capability program, root's included: such an exec would be a secure one
+ * (AT_SECURE), for which the loader drops LD_PRELOAD.  no_new_privs, for every
+ * member, makes the kernel run it without the privilege (the process keeps the
+ * credentials it has, root stays root), so it stays a member; it also keeps
+ * such a program from bringing CAP_SYS_TIME back. */
 static void give_up_host_clock(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -56,10 +61,10 @@ static void give_up_host_clock(void)
 			die(1, "cannot drop CAP_SYS_TIME: %s", strerror(errno));
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_TIME, 0, 0);
-	if (prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0) &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		die(1, "cannot keep the namespace from setting the host clock: %s",
-		    strerror(errno));
+	prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0); /* fails without CAP_SETPCAP */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		die(1, "cannot set no_new_privs, which keeps members on the namespace's "
+		       "clocks: %s", strerror(errno));
 }
 
 /* LD_PRELOAD=LIB[:what was there] */
