@@ -43,5 +43,8 @@ check "run" "$tw" run --offset +1d -- true
 check "join" "$tw" join vg -- true
 check "rm" "$tw" rm vg
 check "bad input" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" run --at tomorrow -- true
+mkdir -p "$tmp/bad/timewarp" && chmod 777 "$tmp/bad/timewarp"
+check "a refused store" sh -c "\"\$@\"; [ \$? -eq 1 ]" sh env XDG_RUNTIME_DIR="$tmp/bad" \
+	"${vg[@]}" "$tw" create x
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,6 @@
 /* run and join: the command becomes a member of a namespace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "die.h"
 #include "verbs.h"
 
@@ -97,24 +99,32 @@ static int refuse_unreachable(const char *file)
 	return 1;
 }
 
-/* Becomes the command, a member of the namespace at page_path.  timewarp does
- * not stay behind as a parent: the command's exit status and the signals sent
- * to it are its own, and a run's namespace is cleared away once the command is
- * gone (see tw_store_collect).  Returns only when the command cannot be run,
- * with the status to exit with (126, 127) after saying why. */
-int become_member(const char *page_path, char **command)
+/* Becomes the command, a member of namespace ns.  timewarp does not stay
+ * behind as a parent: the command's exit status and the signals sent to it are
+ * its own, and a run's namespace is cleared away once the command is gone
+ * (src/control/collect.c).  Returns only when the command cannot be run, with
+ * the status to exit with (126, 127) after saying why. */
+int become_member(const struct tw_ns *ns, char **command)
 {
 	char lib[PATH_MAX + 32];
+	int bridge, e;
 
 	find_library(lib, sizeof(lib));
-	if (setenv(TW_ENV_PAGE, page_path, 1))
+	if (setenv(TW_ENV_PAGE, tw_ns_path(ns), 1))
 		die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
 	set_preload(lib);
 	give_up_host_clock();
 	if (refuse_unreachable(command[0]))
 		return 126;
+	/* The page stays open across the exec, until the command has mapped it:
+	 * the collector takes an unused page for garbage (src/preload/member.c
+	 * closes this in the command). */
+	if ((bridge = fcntl(ns->fd, F_DUPFD, TW_BRIDGE_FD_MIN)) < 0)
+		die(1, "cannot keep the clock page open across exec: %s", strerror(errno));
 	fflush(NULL);
 	execvp(command[0], command);
-	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	e = errno;
+	close(bridge);
+	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(e));
+	return e == ENOENT ? 127 : 126;
 }

@@ -74,6 +74,14 @@ struct tw_page {
 	uint32_t creator_uid;
 	int64_t created_host_realtime;
 	char name[80];       /* "" for an anonymous namespace */
+	/* Where the page lives in its store (src/control/store.c), also written
+	 * once, before anyone can open it: its file in ~pages and the entry in
+	 * the store that names it ("ci", "@run-4242.0"). */
+	char id[40];
+	char entry[80];
+	/* The creator's pid namespace (the inode of /proc/self/ns/pid, 0 when
+	 * unknown): the pid it gives is a pid there. */
+	uint64_t creator_pidns;
 };
 
 _Static_assert(sizeof(struct tw_page) <= TW_PAGE_BYTES, "clock page fits one page");

@@ -1,15 +1,17 @@
 /* Joining the namespace at start-up: find and map the clock page, or say why not
  * and exit.  A member never runs on host time unannounced (DESIGN section 3). */
 #include <dlfcn.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -119,15 +121,126 @@ static const void *find_vvar(const void *vdso)
 	return NULL;
 }
 
+/* The bridge the exec that started this program kept open (control.h): closed
+ * once the page is mapped, so the program has no descriptor it did not open.
+ * Only descriptors at TW_BRIDGE_FD_MIN or above, not close-on-exec, of this
+ * very page.  /proc/self/fd says which are open; without /proc, the first few
+ * numbers are tried. */
+static void close_bridge(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags >= 0 && !(flags & FD_CLOEXEC) && !fstat(fd, &st) && st.st_dev == dev &&
+	    st.st_ino == ino)
+		close(fd);
+}
+
+static void close_bridges(dev_t dev, ino_t ino)
+{
+	char buf[1024];
+	long n;
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0) {
+		for (int fd = TW_BRIDGE_FD_MIN; fd < TW_BRIDGE_FD_MIN + 64; fd++)
+			close_bridge(fd, dev, ino);
+		return;
+	}
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < n;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = buf + at + 19;
+			char *end;
+			long fd;
+
+			memcpy(&reclen, buf + at + 16, sizeof(reclen));
+			at += reclen;
+			fd = strtol(name, &end, 10);
+			if (*name && !*end && fd >= TW_BRIDGE_FD_MIN && fd != dir)
+				close_bridge((int)fd, dev, ino);
+		}
+	}
+	close(dir);
+}
+
+int tw_bridge_open(void)
+{
+	struct stat st;
+	int fd, bridge = -1;
+
+	if (!tw_self.page)
+		return -1;
+	fd = open(tw_self.page_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!fstat(fd, &st) && st.st_dev == tw_self.page_dev && st.st_ino == tw_self.page_ino)
+		bridge = fcntl(fd, F_DUPFD, TW_BRIDGE_FD_MIN);
+	close(fd);
+	return bridge;
+}
+
+/* A clock page cut short while in use (by its owner or root: nobody else may
+ * write it) makes the next clock read fault with SIGBUS.  timewarp cannot stop
+ * that, but it says what happened: while the program leaves SIGBUS at its
+ * default, this handler names the namespace for a fault in the page, then
+ * does what the default would have done: the same signal, at its default,
+ * ends the process (with a core where the default makes one).  It does so
+ * itself rather than return, as a runtime that took SIGBUS over since (Go)
+ * calls the handler it found for faults outside its own code. */
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	const char *a = si->si_addr, *pg = (const char *)tw_self.page;
+	struct sigaction dfl;
+	sigset_t bus;
+
+	(void)ctx;
+	if (si->si_code > 0 && pg && a >= pg && a < pg + TW_PAGE_BYTES) {
+		char msg[PATH_MAX + 160];
+		int n = snprintf(msg, sizeof(msg),
+				 "timewarp: the clock page of time namespace %s was cut short "
+				 "while in use; ending with SIGBUS\n", tw_self.page_path);
+		if (n > 0) {
+			ssize_t w = write(STDERR_FILENO, msg,
+					  (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
+			(void)w;
+		}
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, si);
+	sigemptyset(&bus);
+	sigaddset(&bus, sig);
+	sigprocmask(SIG_UNBLOCK, &bus, NULL);
+}
+
+static void watch_for_truncation(void)
+{
+	struct sigaction sa, cur;
+
+	if (sigaction(SIGBUS, NULL, &cur) || cur.sa_handler != SIG_DFL ||
+	    (cur.sa_flags & SA_SIGINFO))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 /* No allocation here: an allocator may read the clock while it is being set up
  * (ASan's does), and that read comes back into tw_member(). */
 static void join(void)
 {
 	const char *path = getenv(TW_ENV_PAGE), *hide = getenv("TIMEWARP_HOST_VDSO");
 	const void *host_vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+	char why[160];
+	struct stat st;
 	Dl_info info;
+	int fd, writable = 0;
 	void *m;
-	int fd;
 
 	/* TIMEWARP_HOST_VDSO=off: read host time by system call; =call: through
 	 * the host vDSO's entry points, not its data page (tests of those paths) */
@@ -139,9 +252,9 @@ static void join(void)
 		return; /* loaded without a namespace (LD_PRELOAD by hand): host time */
 	if (snprintf(page_path, sizeof(page_path), "%s", path) >= (int)sizeof(page_path))
 		unreachable_namespace(path, strerror(ENAMETOOLONG));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = tw_page_open(AT_FDCWD, path, &writable, &st, why, sizeof(why));
 	if (fd < 0)
-		unreachable_namespace(path, strerror(errno));
+		unreachable_namespace(path, why);
 	m = mmap(NULL, TW_PAGE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
@@ -149,7 +262,11 @@ static void join(void)
 	if (tw_page_check(m))
 		unreachable_namespace(path, "not a clock page of this timewarp version");
 	tw_self.page_path = page_path;
+	tw_self.page_dev = st.st_dev;
+	tw_self.page_ino = st.st_ino;
 	tw_self.page = m;
+	close_bridges(st.st_dev, st.st_ino);
+	watch_for_truncation();
 	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso))) {
 		/* else, or refused: the vDSO's calls */
 		tw_self.host.memo = coarse_memo;

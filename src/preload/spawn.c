@@ -12,7 +12,10 @@
  * memory is unmapped when the exec fails; after an exec from a vfork child
  * that succeeded, it stays in the parent, which shares it: one environment's
  * worth, and only for a child given an environment without the member's
- * variables.) */
+ * variables.)
+ *
+ * Each keeps the clock page open across the exec (the bridge, control.h), so
+ * that it is never unused while the new program starts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -115,11 +118,13 @@ static void fill_env(char *const envp[], struct env_room r, char **out, char *bu
 }
 
 /* What an exec gets from a member: the environment to exec with (envp itself
- * when it already makes a member), and the memory it was built in. */
+ * when it already makes a member), the memory it was built in, and the
+ * bridge. */
 struct member_exec {
 	char *const *env;
 	void *map;
 	size_t map_len;
+	int bridge;
 };
 
 #define STACK_ROOM 16384
@@ -135,10 +140,12 @@ static size_t room_bytes(struct env_room r)
 static int enter(char *const envp[], struct env_room r, char *stack, struct member_exec *me)
 {
 	size_t n = room_bytes(r);
+	const char *page;
 	char *mem = stack;
 
 	me->env = envp;
 	me->map = NULL;
+	me->bridge = -1;
 	if (n) {
 		if (n > STACK_ROOM) {
 			me->map_len = n;
@@ -154,6 +161,10 @@ static int enter(char *const envp[], struct env_room r, char *stack, struct memb
 		fill_env(envp, r, (char **)(void *)mem, mem + (r.ptrs + 1) * sizeof(char *));
 		me->env = (char *const *)(void *)mem;
 	}
+	/* a child that joins another namespace (a nested run) is not ours to hold */
+	page = value(me->env, PAGE_VAR);
+	if (tw_member()->page && page && !strcmp(page, tw_member()->page_path))
+		me->bridge = tw_bridge_open();
 	return 0;
 }
 
@@ -162,6 +173,8 @@ static void leave(struct member_exec *me)
 {
 	int e = errno;
 
+	if (me->bridge >= 0)
+		close(me->bridge);
 	if (me->map)
 		munmap(me->map, me->map_len);
 	errno = e;
