@@ -110,9 +110,10 @@ pidns_ls() { # how...: runs ls in a new pid namespace, prints its status
 	"$@" "$TW" ls >/dev/null 2>"$TW_TMP/pidns.err"
 	echo $?
 }
-"$TW" run --at @2000000000 --freeze -- sh -c 'sleep 1; date +%s' >"$TW_TMP/hidden.out" &
+"$TW" run --at @2000000000 --freeze -- sh -c 'echo started >"$1"; sleep 1; date +%s' sh \
+	"$TW_TMP/hidden.started" >"$TW_TMP/hidden.out" &
 hidden=$!
-sleep 0.3
+for i in $(seq 200); do [ -s "$TW_TMP/hidden.started" ] && break; sleep 0.05; done
 if [ "$uid" -eq 0 ]; then
 	how=(unshare -pf --mount-proc)
 else
@@ -130,9 +131,10 @@ fi
 
 # A removed namespace lives on while members use it, and goes after them
 "$TW" create gone --at @2000000000 --freeze
-"$TW" join gone -- sh -c 'sleep 0.6; date +%s' >"$TW_TMP/gone.out" &
+"$TW" join gone -- sh -c 'echo started >"$1"; sleep 0.6; date +%s' sh "$TW_TMP/gone.started" \
+	>"$TW_TMP/gone.out" &
 member=$!
-sleep 0.3
+for i in $(seq 200); do [ -s "$TW_TMP/gone.started" ] && break; sleep 0.05; done
 "$TW" rm gone
 "$TW" ls >/dev/null
 is "$(stored | grep -c '~pages/')" 1 "rm while a member runs: the page stays"

@@ -69,7 +69,7 @@ spage=$("$TW" show short --json | python3 -c 'import json,sys; print(json.load(s
 	>"$TW_TMP/short.out" 2>"$TW_TMP/short.err"
 	echo $? >"$TW_TMP/short.status") 2>/dev/null &
 member=$!
-sleep 0.3
+for i in $(seq 200); do [ -s "$TW_TMP/short.out" ] && break; sleep 0.05; done
 truncate -s 0 "$spage"
 for i in $(seq 100); do kill -0 "$member" 2>/dev/null || break; sleep 0.05; done
 pkill -KILL -P "$member" 2>/dev/null # a member that lived on: the test fails, not hangs
