@@ -99,9 +99,11 @@ $(BUILD)/guest/runtime/%.o: src/runtime/%.c $(HEADERS)
 $(BUILD)/host/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
+# TW_GUEST: the control library inside a member keeps no per-thread message
+# buffer (src/control/why.c).
 $(BUILD)/guest/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) -DTW_GUEST -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
 
 $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@

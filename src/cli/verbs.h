@@ -4,9 +4,9 @@
 
 #include "options.h"
 
-/* run.c: exec command as a member of the namespace at page_path; returns only
- * when it cannot, with the status to exit with. */
-int become_member(const char *page_path, char **command);
+/* run.c: exec command as a member of namespace ns; returns only when it
+ * cannot, with the status to exit with. */
+int become_member(const struct tw_ns *ns, char **command);
 
 /* show.c */
 int verb_show(const struct options *o);
