@@ -15,7 +15,8 @@
  * variables.)
  *
  * Each keeps the clock page open across the exec (the bridge, control.h), so
- * that it is never unused while the new program starts. */
+ * that it is never unused while the new program starts, and makes the
+ * PTRACE_TRACEME a vfork child deferred to its exec (src/runtime/traceme.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "runtime.h"
 #include "timewarp.h"
 
 #define PAGE_VAR TW_ENV_PAGE "="
@@ -251,6 +253,7 @@ TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	execve_fn *f = (execve_fn *)next(N_EXECVE);
 	REFUSE_UNREACHABLE(path, 0);
 	MEMBER_EXEC(me, envp, -1);
+	tw_rt_before_exec();
 	int r = f(path, argv, me.env);
 
 	leave(&me);
@@ -262,6 +265,7 @@ TW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	execve_fn *f = (execve_fn *)next(N_EXECVPE);
 	REFUSE_UNREACHABLE(file, 1);
 	MEMBER_EXEC(me, envp, -1);
+	tw_rt_before_exec();
 	int r = f(file, argv, me.env);
 
 	leave(&me);
@@ -286,6 +290,7 @@ TW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	REFUSE_UNREACHABLE(self, 0);
 	MEMBER_EXEC(me, envp, -1);
+	tw_rt_before_exec();
 	int r = f(fd, argv, me.env);
 
 	leave(&me);
@@ -308,6 +313,7 @@ TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 		snprintf(at, sizeof(at), "/proc/self/fd/%d/%s", dirfd, path);
 	REFUSE_UNREACHABLE(at, 0);
 	MEMBER_EXEC(me, envp, -1);
+	tw_rt_before_exec();
 	int r = f(dirfd, path, argv, me.env, flags);
 
 	leave(&me);

@@ -117,6 +117,8 @@ static const struct trapped {
 	{ __NR_rt_sigsuspend, ALWAYS, 0 },
 	{ __NR_seccomp, ALWAYS, 0 },
 	{ __NR_prctl, { { ISNT_(0, PR_SET_SECCOMP) } }, 0 },
+	/* traceme.c: only PTRACE_TRACEME */
+	{ __NR_ptrace, { { ISNT_(0, 0 /* PTRACE_TRACEME */) } }, 0 },
 	/* clone3 can reset every signal handler in the child (CLONE_CLEAR_SIGHAND,
 	 * its flags out of a filter's sight), and the runtime's with them:
 	 * refused, so that libc falls back to clone */

@@ -36,6 +36,7 @@
 #define TW_TRAP_DATA 0x7457
 
 #define TW_PATH_MAX 4096
+#define TW_TRACEME_SLOTS 4
 
 /* A signal disposition as the kernel's rt_sigaction takes it. */
 struct tw_sigaction {
@@ -70,6 +71,9 @@ struct tw_rt {
 	uint32_t cancels; /* timerfds cancelled and not yet read (timers.c) */
 	int32_t watcher_pid; /* the process whose watcher runs (0: none) */
 	int32_t watcher_tid;
+	/* vfork children whose PTRACE_TRACEME waits for their exec (traceme.c),
+	 * by pid; 0: free */
+	int32_t traceme[TW_TRACEME_SLOTS];
 };
 
 _Static_assert(sizeof(struct tw_rt) <= (TW_RT_PAGES - 1) * 4096, "the state fits its pages");
@@ -106,6 +110,11 @@ long tw_rt_syscall(long nr, long a, long b, long c, long d, long e, long f);
  * exits saying why), maps the gate, installs the timewarp vDSO and the SIGSYS
  * handler.  Outside a namespace, it does nothing.  Idempotent. */
 void tw_rt_start(long *sp);
+
+/* ---- traceme.c ---- */
+/* Called by every way into exec, just before the exec: makes the
+ * PTRACE_TRACEME a vfork child asked for (the trap defers it to here). */
+void tw_rt_before_exec(void);
 
 /* ---- vvar_find.c ---- */
 /* The kernel's vDSO data page of this process, or null. */

@@ -82,6 +82,8 @@ long tw_serve(const struct tw_call *c)
 		return tw_serve_seccomp(c);
 	case __NR_prctl:
 		return tw_serve_prctl(c);
+	case __NR_ptrace:
+		return tw_serve_ptrace(c);
 	default:
 		return tw_pass(c);
 	}

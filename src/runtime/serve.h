@@ -111,6 +111,9 @@ long tw_serve_rt_sigsuspend(const struct tw_call *c);
 long tw_serve_seccomp(const struct tw_call *c);
 long tw_serve_prctl(const struct tw_call *c);
 
+/* traceme.c: PTRACE_TRACEME of a vfork child, deferred to its exec. */
+long tw_serve_ptrace(const struct tw_call *c);
+
 /* kick.c: whether a SIGSYS is the runtime's own kick (it is then consumed). */
 int tw_kick_taken(const struct tw_siginfo *si);
 
