@@ -100,7 +100,7 @@ int main(void)
 		SYS_io_pgetevents, SYS_recvmmsg, SYS_timer_create, SYS_timer_delete,
 		SYS_timer_settime, SYS_timer_gettime, SYS_timerfd_create, SYS_timerfd_settime,
 		SYS_timerfd_gettime, SYS_setitimer, SYS_getitimer, SYS_alarm, SYS_rt_sigaction,
-		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_clone3 };
+		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_ptrace, SYS_clone3 };
 	int cached = 0, leaks = 0;
 
 	if (!tap_ok(n > 0 && n < 1024, "the filter is built (%ld instructions)", n))
@@ -159,6 +159,10 @@ int main(void)
 		   "setitimer(ITIMER_VIRTUAL) goes through");
 	TAP_EQ_I64(verdict(X64, SYS_setitimer, PROGRAM_IP, 0 /* ITIMER_REAL */, 0x1000), TRAP,
 		   "setitimer(ITIMER_REAL) is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 0 /* PTRACE_TRACEME */, 0), TRAP,
+		   "ptrace(PTRACE_TRACEME) is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 16 /* PTRACE_ATTACH */, 1234), ALLOW,
+		   "other ptrace requests go through");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, PROGRAM_IP, 0, 0), ENOSYS_, "clone3 is refused");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, gate, 0, 0), ENOSYS_, "from the gate too");
 	TAP_EQ_I64(verdict(X64, SYS_clock_gettime | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
