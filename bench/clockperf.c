@@ -16,7 +16,10 @@
  *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T [--count N]
  *                  [--members M]                    wake latency after `timewarp set`
  *                                                   of M waiting processes
- *   clockperf sleeper [--count N] [--members M]     (the waiters that `wake` starts)
+ *   clockperf wake --host --tsc-hz HZ --timeout-ms T [--count N] [--members M]
+ *                                                   the same for the host's FUTEX_WAKE
+ *   clockperf sleeper [--count N] [--members M] [--futex]   (the waiters `wake` starts)
+ *   clockperf waker                                 (the host's FUTEX_WAKE)
  *
  * Paths: "libc" is clock_gettime as a program calls it (through the PLT, so
  * an LD_PRELOAD library interposes); "vdso" is __vdso_clock_gettime looked up
@@ -29,6 +32,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -42,6 +46,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -415,9 +420,10 @@ static int cmd_mem(void)
 
 /* ---- scenario 4: start-up --------------------------------------------- */
 
-/* Starts argv with stdout on out_fd (unless -1); in a process group of its
- * own when `group`, so that it can be killed with everything it forked. */
-static pid_t spawn(char **argv, int out_fd, int group)
+/* Starts argv with stdout on out_fd (unless -1) and fd3 as its descriptor 3
+ * (unless -1); in a process group of its own when `group`, so that it can be
+ * killed with everything it forked. */
+static pid_t spawn(char **argv, int out_fd, int fd3, int group)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -428,6 +434,8 @@ static pid_t spawn(char **argv, int out_fd, int group)
 	posix_spawnattr_init(&at);
 	if (out_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
 	if (group) {
 		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
 		posix_spawnattr_setpgroup(&at, 0);
@@ -442,7 +450,7 @@ static pid_t spawn(char **argv, int out_fd, int group)
 
 static pid_t start(char **argv, int out_fd)
 {
-	return spawn(argv, out_fd, 0);
+	return spawn(argv, out_fd, -1, 0);
 }
 
 static int finish(pid_t pid)
@@ -645,27 +653,62 @@ static int cmd_waitcost(double window)
 
 /* ---- wake latency after `timewarp set` ----------------------------------- */
 
-/* One waiter, inside a namespace, `count` times: wait for an absolute
- * REALTIME an hour ahead; say when it is about to wait ("ready PID ROUND")
- * and the TSC as the wait returns ("woke PID ROUND TSC").  A line is one
- * write, shorter than PIPE_BUF, so that many waiters' lines on one pipe
- * never mix. */
+/* For scale, the host's own way of waking a crowd at once: waiters in
+ * FUTEX_WAIT on a shared word (a memfd at descriptor 3), woken by one
+ * FUTEX_WAKE from a process just started (`clockperf waker`), as `timewarp
+ * set` is.  Null: the waiters wait on the namespace's clock. */
+static uint32_t *herd_word;
+
+static void map_herd_word(void)
+{
+	herd_word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+	if (herd_word == MAP_FAILED)
+		die("mmap of descriptor 3: %s", strerror(errno));
+}
+
+static int cmd_waker(void)
+{
+	map_herd_word();
+	__atomic_add_fetch(herd_word, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, herd_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	return 0;
+}
+
+/* What each waiter waits for: an absolute REALTIME an hour ahead, or a change
+ * of the herd's word. */
+static void wake_wait(const struct timespec *until, uint32_t word)
+{
+	int r;
+
+	if (herd_word) {
+		while (__atomic_load_n(herd_word, __ATOMIC_ACQUIRE) == word)
+			syscall(SYS_futex, herd_word, FUTEX_WAIT, word, NULL, NULL, 0);
+		return;
+	}
+	do
+		r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, until, NULL);
+	while (r == EINTR);
+}
+
+/* One waiter, `count` times: wait (wake_wait); say when it is about to wait
+ * ("ready PID ROUND") and the TSC as the wait returns ("woke PID ROUND TSC").
+ * A line is one write, shorter than PIPE_BUF, so that many waiters' lines on
+ * one pipe never mix. */
 static void sleeper(int count)
 {
 	for (int i = 0; i < count; i++) {
 		struct timespec until;
+		uint32_t word = herd_word ? __atomic_load_n(herd_word, __ATOMIC_ACQUIRE) : 0;
 		char line[96];
 		uint64_t woke;
-		int r, n;
+		int n;
 
 		clock_gettime(CLOCK_REALTIME, &until); /* virtual under timewarp */
 		until.tv_sec += 3600;
 		n = snprintf(line, sizeof(line), "ready %d %d\n", (int)getpid(), i);
 		if (write(1, line, (size_t)n) != n)
 			_exit(1);
-		do
-			r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
-		while (r == EINTR);
+		wake_wait(&until, word);
 		woke = tsc_stop();
 		n = snprintf(line, sizeof(line), "woke %d %d %" PRIu64 "\n", (int)getpid(), i, woke);
 		if (write(1, line, (size_t)n) != n)
@@ -675,11 +718,13 @@ static void sleeper(int count)
 
 /* `members` waiters, each a process of its own (forked, so members of the
  * namespace as this one is); 0 once they have all exited 0. */
-static int cmd_sleeper(int count, int members)
+static int cmd_sleeper(int count, int members, int herd)
 {
 	pid_t parent = getpid();
 	int st, status = 0;
 
+	if (herd)
+		map_herd_word();
 	for (int i = 0; i < members; i++) {
 		pid_t pid = fork();
 
@@ -808,13 +853,14 @@ static double us_between(uint64_t from, uint64_t to)
  * US_AFTER_SET_START US_AFTER_SET_EXIT"; per round "wakeround MEMBERS
  * US_LAST_AFTER_SET_START US_TRUE" (the last waiter to wake, and for scale how
  * long starting and waiting for `true` took just before); or "wake timeout
- * MEMBERS WOKEN" (and no more). */
+ * MEMBERS WOKEN" (and no more).  With no `tw`, the host's herd instead: the
+ * waiters on the host in FUTEX_WAIT, `clockperf waker` for `timewarp set`. */
 static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count, int members)
 {
 	char self[PATH_MAX], nbuf[32], mbuf[32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct crowd c = { .members = members, .count = count };
-	int fds[2], failed = 0;
+	int fds[2], failed = 0, herd = -1;
 	pid_t group;
 
 	if (n < 0)
@@ -829,16 +875,25 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count,
 	snprintf(mbuf, sizeof(mbuf), "%d", members);
 	if (pipe2(fds, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
-	{
+	if (tw) {
 		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper",
 				 "--count", nbuf, "--members", mbuf, NULL };
 
-		group = spawn(argv, fds[1], 1);
+		group = spawn(argv, fds[1], -1, 1);
+	} else {
+		char *argv[] = { self, "sleeper", "--futex", "--count", nbuf, "--members", mbuf, NULL };
+
+		if ((herd = memfd_create("clockperf-herd", MFD_CLOEXEC)) < 0 || ftruncate(herd, 4096))
+			die("memfd: %s", strerror(errno));
+		name = "(host)";
+		group = spawn(argv, fds[1], herd, 1);
 	}
 	close(fds[1]);
 	c.fd = fds[0];
 	for (c.round = 0; c.round < count; c.round++) {
-		char *argv[] = { (char *)tw, "set", "-q", (char *)name, "--advance", "2h", NULL };
+		char *set_argv[] = { (char *)tw, "set", "-q", (char *)name, "--advance", "2h", NULL };
+		char *waker_argv[] = { self, "waker", NULL };
+		char **argv = tw ? set_argv : waker_argv;
 		char *true_argv[] = { "true", NULL };
 		uint64_t t0, t1, last = 0, true_ticks;
 		int st;
@@ -856,11 +911,11 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count,
 		true_ticks = tsc_stop() - t0;
 		c.nwoke = 0;
 		t0 = tsc_start();
-		st = finish(start(argv, -1));
+		st = finish(spawn(argv, -1, herd, 0));
 		t1 = tsc_stop();
 		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 			failed = 1;
-			fprintf(stderr, "clockperf: timewarp set %s --advance 2h failed\n", name);
+			fprintf(stderr, "clockperf: %s %s failed\n", argv[0], argv[1]);
 			break;
 		}
 		if (pump(&c, all_woke, raw_ns() + (int64_t)timeout_ms * 1000000)) {
@@ -881,6 +936,8 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count,
 		kill(-group, SIGKILL); /* the waiters too */
 	finish(group);
 	close(fds[0]);
+	if (herd >= 0)
+		close(herd);
 	free(c.ready);
 	free(c.pid);
 	free(c.woke);
@@ -892,9 +949,10 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count,
 static void usage(void)
 {
 	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | timer | waitcost\n"
-	      "                 | wake | sleeper\n"
+	      "                 | wake | sleeper | waker\n"
 	      "  options: --tsc-hz HZ --window S --samples N --runs N --ms D --count N\n"
-	      "           --timewarp PATH --name NS --timeout-ms T --members M [-- CMD...]\n"
+	      "           --timewarp PATH --name NS --timeout-ms T --members M --host --futex\n"
+	      "           [-- CMD...]\n"
 	      "(see the comment at the top of bench/clockperf.c)\n",
 	      stderr);
 	exit(2);
@@ -917,7 +975,7 @@ int main(int argc, char **argv)
 {
 	double window = 0.25, ms = 10;
 	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, members = 1;
-	int i;
+	int host = 0, herd = 0, i;
 	const char *cmd, *tw = NULL, *name = NULL;
 	char **rest = NULL;
 
@@ -930,6 +988,10 @@ int main(int argc, char **argv)
 		if (!strcmp(o, "--")) {
 			rest = argv + i + 1;
 			break;
+		}
+		if (!strcmp(o, "--host") || !strcmp(o, "--futex")) {
+			*(o[2] == 'h' ? &host : &herd) = 1; /* flags: no value */
+			continue;
 		}
 		if (!strcmp(o, "--tsc-hz")) tsc_hz = number(o, v, 1e6);
 		else if (!strcmp(o, "--window")) window = number(o, v, 1e-4);
@@ -950,7 +1012,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "mem"))
 		return cmd_mem();
 	if (!strcmp(cmd, "sleeper"))
-		return cmd_sleeper(count_given ? count : 1, members);
+		return cmd_sleeper(count_given ? count : 1, members, herd);
+	if (!strcmp(cmd, "waker"))
+		return cmd_waker();
 	if (!tsc_hz)
 		die("%s needs --tsc-hz (from `clockperf tsc-hz` run on the host)", cmd);
 	if (!strcmp(cmd, "throughput"))
@@ -969,9 +1033,9 @@ int main(int argc, char **argv)
 		return cmd_spawn(runs, rest);
 	}
 	if (!strcmp(cmd, "wake")) {
-		if (!tw || !name)
+		if (!host && (!tw || !name))
 			usage();
-		return cmd_wake(tw, name, timeout_ms, count_given ? count : 1, members);
+		return cmd_wake(host ? NULL : tw, name, timeout_ms, count_given ? count : 1, members);
 	}
 	usage();
 }
