@@ -145,11 +145,15 @@ $(BUILD)/guest/runtime/vdso_image.o: src/runtime/vdso_image.S $(VDSO)
 	$(CC) -c -Wa,-I$(BUILD) $< -o $@
 
 # The member runtime as ld.so's audit module: no libc, nothing exported but
-# la_version.
+# la_version.  It needs ld.so itself, for __libc_stack_end (where the
+# program's arguments, environment and auxiliary vector are): an audit module
+# lives in a link namespace of its own whose only scope is what it depends on,
+# so without ld.so among its needs that symbol would not be found there.
+LDSO := $(shell $(CC) -print-file-name=ld-linux-x86-64.so.2)
 RUNTIME_OBJ := $(call gobj,$(RUNTIME_SRC) $(ENGINE_SRC)) $(BUILD)/guest/runtime/vdso_image.o
 $(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,src/runtime/audit.c)
 	$(CC) -nostdlib -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -Wl,--gc-sections \
-		$(GUEST_SAN) -o $@ $^
+		$(GUEST_SAN) -o $@ $^ -Wl,--no-as-needed $(LDSO)
 
 # Exports exactly the interposed entry points (marked TW_EXPORT).
 $(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(CONTROL_SRC)) $(RUNTIME_OBJ)

@@ -107,7 +107,7 @@ static int verb_run(const struct options *o)
 	status = become_member(ns, o->command);
 	tw_ns_remove(ns); /* the command could not be run */
 	tw_ns_close(ns);
-	return status;
+	leave(status);
 }
 
 static int verb_create(const struct options *o)
@@ -128,7 +128,7 @@ static int verb_join(const struct options *o)
 	int status = become_member(ns, o->command);
 
 	tw_ns_close(ns);
-	return status;
+	leave(status);
 }
 
 /* One line: where the namespace's REALTIME and rate are now. */

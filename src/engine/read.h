@@ -168,7 +168,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			/* tw_coarse_floor, in virtual terms: at rate 1 a host
 			 * reading less than a second behind the anchor is a virtual
 			 * one less than a second behind the anchor's virtual time */
-			if (coarse && __builtin_expect(t.sec <= vsec, 0)) {
+			if (coarse && __builtin_expect(t.sec <= vsec, 0) &&
+			    (uint64_t)vsec - (uint64_t)t.sec <= 1 && (uint64_t)vnsec < 1000000000ULL) {
 				int64_t lag = (vsec - t.sec) * 1000000000LL + vnsec - t.nsec;
 				if (lag > 0 && lag < 1000000000LL) {
 					t.sec = vsec;
