@@ -157,13 +157,13 @@ strace_checks() {
 	fi
 	got=$("$@" timeout 60 strace -f -qq -o "$dir/st" -e trace=clock_gettime,nanosleep,ppoll \
 		"$tw" run --at @2000000000 -- "$trap" loop 0.5 2>&1)
-	like "$(echo "$got" | sed -n 2p)" "^now 2000000000\.[0-9]+$" "$who: under strace -f the member reads virtual time"
-	is "$(echo "$got" | grep -c '^now ')" 3 "$who: and runs its course (3 sleeps of 0.2 s in 0.5 s)"
+	is "$?" 0 "$who: a member runs to its end under strace -f"
+	like "$(echo "$got" | sed -n 2p)" "^now 200000000[0-9]\.[0-9]+$" "$who: and reads virtual time"
 	like "$(cat "$dir/st")" "nanosleep\(\{tv_sec=0, tv_nsec=200000000\}" "$who: strace shows the member's nanosleep calls"
 	like "$(cat "$dir/st")" "clock_gettime\(CLOCK_(REALTIME|MONOTONIC)" "$who: and its clock_gettime calls"
 	got=$("$@" timeout 60 "$tw" run --at @2000000000 -- strace -f -qq -o "$dir/st2" \
 		-e trace=clock_gettime,nanosleep "$trap" loop 0.5 2>&1)
-	like "$(echo "$got" | sed -n 2p)" "^now 2000000000\.[0-9]+$" "$who: strace inside the namespace: the member reads virtual time"
+	like "$(echo "$got" | sed -n 2p)" "^now 200000000[0-9]\.[0-9]+$" "$who: strace inside the namespace: the member reads virtual time"
 	like "$(cat "$dir/st2")" "nanosleep\(\{tv_sec=0, tv_nsec=200000000\}" "$who: and strace shows its calls"
 }
 strace_checks "$(id -un)" "$TW" "$TRAP" "$TW_TMP"
@@ -180,6 +180,13 @@ fi
 # every signal it is not told to pass, and each trapped call is a SIGSYS:
 # `handle SIGSYS nostop noprint pass` lets them through.
 PASS_SIGSYS=(-ex 'handle SIGSYS nostop noprint pass')
+# virtual_lines OUTPUT DESCRIPTION: tw-trap loop printed its times, each the
+# namespace's (how many depends on how slowly the debugger starts threads)
+virtual_lines() {
+	ok "$( [ "$(echo "$1" | grep -c '^now ')" -ge 1 ] &&
+		[ "$(echo "$1" | grep '^now ' | grep -vc '^now 200000000[0-9]\.')" -eq 0 ]; echo $?)" \
+		"$2 ($(echo "$1" | grep -c '^now ') readings)"
+}
 gdb_checks() {
 	local who=$1 tw=$2 trap=$3 dir=$4 pid
 	shift 4
@@ -189,13 +196,11 @@ gdb_checks() {
 	fi
 	got=$("$@" timeout 60 "$tw" run --at @2000000000 -- gdb -nx -batch "${PASS_SIGSYS[@]}" -ex run \
 		--args "$trap" loop 0.5 2>&1)
-	ok "$( [ "$(echo "$got" | grep -c '^now 2000000000\.')" -ge 2 ]; echo $?)" \
-		"$who: gdb inside the namespace runs a program that reads virtual time"
+	virtual_lines "$got" "$who: gdb inside the namespace runs a program that reads virtual time"
 	like "$got" "exited normally" "$who: to its normal end (a vfork child's PTRACE_TRACEME waits for its exec)"
 	got=$("$@" timeout 60 gdb -nx -batch "${PASS_SIGSYS[@]}" -ex run --args "$tw" run --at @2000000000 -- \
 		"$trap" loop 0.5 2>&1)
-	ok "$( [ "$(echo "$got" | grep -c '^now 2000000000\.')" -ge 2 ]; echo $?)" \
-		"$who: gdb running timewarp run follows it into the member"
+	virtual_lines "$got" "$who: gdb running timewarp run follows it into the member"
 	like "$got" "exited normally" "$who: to its normal end"
 	# attach from outside to a running member, then detach
 	"$@" "$tw" run --at @2000000000 -- "$trap" loop 3 >"$dir/loop" 2>&1 &
