@@ -130,14 +130,7 @@ fi
 sleeper=$!
 for _ in $(seq 200); do grep -q sleeping "$TW_TMP/hour.out" && break; sleep 0.05; done
 sleep 0.3 # into its sleep
-t0=$EPOCHREALTIME
-"$TW" set gowait --advance 2h >/dev/null
-for _ in $(seq 100); do kill -0 "$sleeper" 2>/dev/null || break; sleep 0.05; done
-t1=$EPOCHREALTIME
-kill "$sleeper" 2>/dev/null
-wait "$sleeper"
-ok "$(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'; echo $?)" \
-	"Go's time.Sleep(1h) wakes right after set --advance 2h ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
+advance_wakes gowait "$sleeper" 2 "Go's time.Sleep(1h) wakes right after set --advance 2h"
 like "$(cat "$TW_TMP/hour.out")" "woke 72[0-9][0-9]$" "and measured the two hours"
 "$TW" rm gowait
 

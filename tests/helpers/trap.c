@@ -495,29 +495,25 @@ static int loop(double s)
 	return 0;
 }
 
+/* The subcommands that take no argument. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} plain[] = {
+	{ "clocks", clocks }, { "reads", reads },   { "i386", i386 },	       { "x32", x32 },
+	{ "sigsys", sigsys }, { "block", block },   { "seccomp", own_filter }, { "altstack", altstack },
+};
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(m, "clocks"))
-		return clocks();
-	if (!strcmp(m, "reads"))
-		return reads();
-	if (!strcmp(m, "i386"))
-		return i386();
-	if (!strcmp(m, "x32"))
-		return x32();
+	for (unsigned i = 0; argc == 2 && i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (!strcmp(m, plain[i].name))
+			return plain[i].run();
 	if (!strcmp(m, "futex") && argc == 4)
 		return futex_wait(argv[2], atof(argv[3]));
-	if (!strcmp(m, "sigsys"))
-		return sigsys();
-	if (!strcmp(m, "block"))
-		return block();
-	if (!strcmp(m, "seccomp"))
-		return own_filter();
-	if (!strcmp(m, "altstack"))
-		return altstack();
 	if (!strcmp(m, "settime") && argc == 4)
 		return settime(argv[2], atof(argv[3]));
 	if (!strcmp(m, "loop") && argc == 3)
