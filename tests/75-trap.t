@@ -133,6 +133,10 @@ print(libc.syscall(228, 0, ts), ts[0], ts[1], libc.syscall(96, tv, None), tv[0],
 		like "$(echo $got)" "^EPERM now 200000000[01]\.[0-9]+$" \
 			"$who: with --settime deny, raw $how fails with EPERM, the clock unmoved"
 	done
+	# a time the kernel would not set is EINVAL, before any policy
+	is "$("$@" "$tw" run --settime deny -- "$trap" settime clock_settime -5 | head -n 1) $("$@" "$tw" run \
+		--settime deny -- "$trap" settime settimeofday -5 | head -n 1)" "EINVAL EINVAL" \
+		"$who: raw clock_settime and settimeofday to before 1970 fail with EINVAL, as on the host"
 }
 
 # what the foreign entry points answer outside a namespace, for the record
@@ -141,7 +145,7 @@ checks "$(id -un)" "$TW" "$TRAP"
 if [ -n "$user" ]; then
 	checks "$user" "$prefix/bin/timewarp" "$prefix/bin/tw-trap" as_user "$user"
 else
-	skip 54 "needs root to create the test user (running as $(id -un))"
+	skip 55 "needs root to create the test user (running as $(id -un))"
 fi
 
 # ---- debuggers ----

@@ -76,11 +76,14 @@ static long set_realtime(int64_t ns, int relative)
 	return r == -ERANGE ? -EINVAL : r;
 }
 
-/* A settable REALTIME value, as the kernel's timespec64_valid_settod checks. */
+/* REALTIME set to sec + nsec, as the kernel sets its own: a value its
+ * timespec64_valid_settod refuses is EINVAL, then the policy may say EPERM. */
 static long set_realtime_ts(int64_t sec, int64_t nsec)
 {
 	if (sec < 0 || nsec < 0 || nsec >= TW_NSEC || sec > TW_REALTIME_MAX / TW_NSEC - 1)
 		return -EINVAL;
+	if (denied())
+		return -EPERM;
 	return set_realtime(sec * TW_NSEC + nsec, 0);
 }
 
@@ -95,8 +98,6 @@ long tw_serve_clock_settime(const struct tw_call *c)
 		return r;
 	if (c->a[0] != CLOCK_REALTIME_ID)
 		return -EINVAL;
-	if (denied())
-		return -EPERM;
 	return set_realtime_ts(ts.sec, ts.nsec);
 }
 
@@ -111,8 +112,6 @@ long tw_serve_settimeofday(const struct tw_call *c)
 		return 0;
 	if ((r = tw_get_user(c, &tv, (const void *)c->a[0], sizeof(tv))))
 		return r;
-	if (denied())
-		return -EPERM;
 	if (tv.usec < 0 || tv.usec >= 1000000)
 		return -EINVAL;
 	return set_realtime_ts(tv.sec, tv.usec * 1000);
