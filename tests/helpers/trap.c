@@ -16,10 +16,11 @@
  *   tw-trap futex REALTIME|MONOTONIC SECONDS
  *       a raw FUTEX_WAIT_BITSET until that clock's now + SECONDS, on a word
  *       nobody wakes: `ETIMEDOUT ELAPSED` (elapsed on the same clock, raw).
- *   tw-trap sigsys | block | seccomp | altstack
+ *   tw-trap sigsys | block | seccomp | altstack [BYTES]
  *       the program's own SIGSYS handler; SIGSYS blocked; filters of its own;
- *       time calls from a handler on an alternate stack: `ok NAME ...` lines,
- *       `bad NAME ...` for what went wrong, then `now SECONDS` (raw REALTIME).
+ *       time calls from a handler on an alternate stack (16 KiB, or BYTES):
+ *       `ok NAME ...` lines, `bad NAME ...` for what went wrong, then
+ *       `now SECONDS` (raw REALTIME).
  *   tw-trap settime HOW SECONDS
  *       HOW: clock_settime, settimeofday (absolute: to SECONDS), adjtimex,
  *       clock_adjtime (ADJ_SETOFFSET: by SECONDS), made by raw system call:
@@ -417,9 +418,11 @@ static void on_usr1(int sig)
 	alt_sleep = syscall(SYS_nanosleep, &ts, NULL);
 }
 
+static size_t alt_size;
+
 static void *alt_thread(void *arg)
 {
-	stack_t ss = { .ss_sp = arg, .ss_size = 16384 };
+	stack_t ss = { .ss_sp = arg, .ss_size = alt_size };
 	struct sigaction sa = { 0 };
 
 	if (sigaltstack(&ss, NULL))
@@ -431,19 +434,31 @@ static void *alt_thread(void *arg)
 	return NULL;
 }
 
-static int altstack(void)
+/* An alternate stack of `size` bytes with a page below it that faults: one
+ * that overflows ends the program rather than corrupting it. */
+static int altstack_of(size_t size)
 {
-	static char stack[16384];
+	size_t round = (size + 4095) & ~(size_t)4095;
+	char *m = mmap(NULL, round + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_t t;
 
+	if (m == MAP_FAILED)
+		return perror("mmap"), 1;
+	mprotect(m, 4096, PROT_NONE);
+	alt_size = size;
 	/* on a thread of its own, as Go gives every thread its signal stack */
-	pthread_create(&t, NULL, alt_thread, stack);
+	pthread_create(&t, NULL, alt_thread, m + 4096 + round - size);
 	pthread_join(t, NULL);
 	check(alt_on, "onstack", "the handler ran on its alternate stack");
 	check(alt_sleep == 0, "nanosleep", "a raw nanosleep from it returns 0");
 	printf("alt-clock %.3f\nalt-time %ld\n", alt_clock, alt_time);
 	now_line();
 	return 0;
+}
+
+static int altstack(void)
+{
+	return altstack_of(16384);
 }
 
 /* ---- clock setting ---- */
@@ -518,7 +533,9 @@ int main(int argc, char **argv)
 		return settime(argv[2], atof(argv[3]));
 	if (!strcmp(m, "loop") && argc == 3)
 		return loop(atof(argv[2]));
-	fprintf(stderr, "usage: tw-trap clocks|reads|i386|x32|sigsys|block|seccomp|altstack\n"
+	if (!strcmp(m, "altstack") && argc == 3)
+		return altstack_of((size_t)atol(argv[2]));
+	fprintf(stderr, "usage: tw-trap clocks|reads|i386|x32|sigsys|block|seccomp|altstack [BYTES]\n"
 			"       tw-trap futex REALTIME|MONOTONIC SECONDS | settime HOW SECONDS | loop SECONDS\n");
 	return 2;
 }
