@@ -53,8 +53,10 @@ endif
 
 ENGINE_SRC := $(wildcard src/engine/*.c)
 # The member runtime (src/runtime): freestanding like the engine; audit.c is
-# its entry as ld.so's audit module, in libtimewarp-rt.so only.
-RUNTIME_SRC := $(filter-out src/runtime/audit.c,$(wildcard src/runtime/*.c))
+# its entry as ld.so's audit module and loader.c its entry as a program (the
+# loader of static programs), both in libtimewarp-rt.so only.
+RUNTIME_ENTRIES := src/runtime/audit.c src/runtime/loader.c
+RUNTIME_SRC := $(filter-out $(RUNTIME_ENTRIES),$(wildcard src/runtime/*.c))
 CONTROL_SRC := $(wildcard src/control/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 PRELOAD_SRC := $(wildcard src/preload/*.c)
@@ -107,8 +109,10 @@ $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
-# the CLI maps the gate and installs the filter before it execs a member
-CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c)
+# the CLI maps the gate and installs the filter before it execs a member, and
+# execs it as the exec trap would (src/runtime/exec.c)
+CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c \
+	src/runtime/exec.c src/runtime/exec_env.c src/runtime/elf.c)
 
 $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CLI_RUNTIME) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
@@ -142,12 +146,16 @@ $(BUILD)/guest/runtime/vdso_image.o: src/runtime/vdso_image.S $(VDSO)
 	@mkdir -p $(@D)
 	$(CC) -c -Wa,-I$(BUILD) $< -o $@
 
-# The member runtime as ld.so's audit module: no libc, nothing exported but
-# la_version.
+# The member runtime as ld.so's audit module (no libc, nothing exported but
+# la_version) and as the loader of static programs (its entry point, run with
+# nothing relocated: no relocation may be needed but la_version's use of
+# ld.so's __libc_stack_end).
 RUNTIME_OBJ := $(call gobj,$(RUNTIME_SRC) $(ENGINE_SRC)) $(BUILD)/guest/runtime/vdso_image.o
-$(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,src/runtime/audit.c)
+$(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,$(RUNTIME_ENTRIES))
 	$(CC) -nostdlib -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -Wl,--gc-sections \
-		$(GUEST_SAN) -o $@ $^
+		-Wl,-e,tw_loader_entry $(GUEST_SAN) -o $@ $^
+	@if readelf -rW $@ | grep R_X86_64 | grep -qv 'GLOB_DAT.* __libc_stack_end'; then \
+		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
 
 # Exports exactly the interposed entry points (marked TW_EXPORT).
 $(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(CONTROL_SRC)) $(RUNTIME_OBJ)
@@ -218,7 +226,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(BINDIR)/timewarp
-	install -m 644 $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 644 $(BUILD)/libtimewarp.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 755 $(BUILD)/libtimewarp-rt.so $(DESTDIR)$(PKGLIBDIR)/
 	install -m 644 $(CONTROL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(CONTROL_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(CONTROL_SO)) $(DESTDIR)$(LIBDIR)/$(CONTROL_SONAME)

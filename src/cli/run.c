@@ -1,5 +1,6 @@
 /* run and join: the command becomes a member of a namespace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "exec.h"
 #include "filter.h"
 #include "runtime.h"
 #include "verbs.h"
@@ -75,21 +77,24 @@ static void trap_time_calls(void)
 		    strerror((int)-r));
 }
 
-/* execvp, its system call made through the gate. */
-static void exec_member(char **command)
+/* execvp, made as the exec trap makes a member's exec (src/runtime/exec.c):
+ * a statically linked command is started by the runtime's loader.  Its
+ * system calls go through the gate. */
+static void exec_member(char **command, const char *page_path, const char *lib, const char *rt)
 {
+	struct tw_exec_paths paths = { page_path, lib, rt, NULL };
 	char path[PATH_MAX];
-	int r = tw_exec_find(command[0], path, sizeof(path));
+	int r = tw_exec_find(command[0], path, sizeof(path)), refused;
 
 	if (r) {
 		errno = -r;
 		return;
 	}
-	errno = (int)-tw_rt_syscall(SYS_execve, (long)path, (long)command, (long)environ, 0, 0, 0);
+	errno = (int)-tw_exec(&paths, AT_FDCWD, path, command, environ, 0, &refused);
 }
 
-/* A static binary would run on host time (the preload library cannot reach
- * it): say so rather than run it. */
+/* A program of another machine or class (32-bit) would run on host time: say
+ * so rather than run it. */
 static int refuse_unreachable(const char *file)
 {
 	char path[PATH_MAX], culprit[256];
@@ -98,8 +103,8 @@ static int refuse_unreachable(const char *file)
 		return 0; /* execvp reports it */
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
-	fprintf(stderr, "timewarp: cannot run '%s': %s is statically linked or not x86-64, and "
-		"timewarp cannot give it the namespace's clocks yet\n", file, culprit);
+	fprintf(stderr, "timewarp: cannot run '%s': %s is not an x86-64 program, and timewarp "
+		"cannot give it the namespace's clocks\n", file, culprit);
 	return 1;
 }
 
@@ -123,7 +128,7 @@ int become_member(const char *page_path, char **command)
 		return 126;
 	fflush(NULL);
 	trap_time_calls();
-	exec_member(command);
+	exec_member(command, page_path, lib, rt);
 	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }

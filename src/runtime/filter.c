@@ -43,6 +43,7 @@ enum cond {
 	ARG_ZERO, /* let through when argument `arg` is 0 (a null pointer) */
 	ARG_IS,   /* ... when argument `arg`'s low 32 bits are `v` */
 	ARG_ISNT, /* ... when they are not `v` */
+	IP_HIGH,  /* ... when it is made from at or above 4 GiB (selfexe.c) */
 };
 
 static const struct trapped {
@@ -67,6 +68,13 @@ static const struct trapped {
 	 * its flags out of a filter's sight), and the runtime's with them:
 	 * refused, so that libc falls back to clone */
 	{ __NR_clone3, { { NONE } }, 1 },
+	/* exec.c: every exec makes a member; selfexe.c: a static member's
+	 * /proc/self/exe, asked by the program's own code, which the loader
+	 * maps below 4 GiB (ld.so asks from above, before any handler exists) */
+	{ __NR_execve, { { NONE } }, 0 },
+	{ __NR_execveat, { { NONE } }, 0 },
+	{ __NR_readlink, { { IP_HIGH, 0, 0 } }, 0 },
+	{ __NR_readlinkat, { { IP_HIGH, 0, 0 } }, 0 },
 };
 #define NTRAPPED (sizeof(trapped) / sizeof(trapped[0]))
 
@@ -157,6 +165,11 @@ static void block(struct prog *p, const struct trapped *t)
 			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
 			LD(p, OFF_ARG_HI(a->arg));
 			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
+			RET(p, SECCOMP_RET_ALLOW);
+			break;
+		case IP_HIGH: /* the high half not 0 */
+			LD(p, OFF_IP_HI);
+			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
 			RET(p, SECCOMP_RET_ALLOW);
 			break;
 		case ARG_IS:

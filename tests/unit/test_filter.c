@@ -78,7 +78,9 @@ int main(void)
 	long n = tw_filter_build(prog, sizeof(prog) / sizeof(prog[0]));
 	static const int trapped[] = { SYS_clock_gettime, SYS_gettimeofday, SYS_time,
 				       SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigsuspend,
-				       SYS_seccomp, SYS_prctl, SYS_clone3 };
+				       SYS_seccomp, SYS_prctl, SYS_clone3,
+				       /* exec.c, selfexe.c */
+				       SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat };
 	int cached = 0, leaks = 0;
 
 	if (!tap_ok(n > 0 && n < 1024, "the filter is built (%ld instructions)", n))
@@ -108,6 +110,15 @@ int main(void)
 		   "prctl(PR_SET_SECCOMP) is trapped");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, PROGRAM_IP, 0, 0), ENOSYS_, "clone3 is refused");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, gate, 0, 0), ENOSYS_, "from the gate too");
+	TAP_EQ_I64(verdict(X64, SYS_execve, PROGRAM_IP, 0, 0), TRAP, "execve is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_execveat, 0x7f0012345678ULL, 0, 0), TRAP,
+		   "execveat is trapped from anywhere");
+	TAP_EQ_I64(verdict(X64, SYS_execve, gate, 0, 0), ALLOW, "execve from the gate goes through");
+	TAP_EQ_I64(verdict(X64, SYS_readlink, PROGRAM_IP, 0, 0), TRAP,
+		   "readlink from a static program's code (below 4 GiB) is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_readlinkat, 0x7f0012345678ULL, 0, 0), ALLOW,
+		   "readlinkat from a shared library or ld.so (above 4 GiB) goes through");
+	TAP_EQ_I64(verdict(X64, SYS_readlinkat, gate, 0, 0), ALLOW, "and from the gate");
 	TAP_EQ_I64(verdict(X64, SYS_clock_gettime | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
 		   "an x32 clock_gettime is refused");
 	TAP_EQ_I64(verdict(X64, SYS_getppid | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
