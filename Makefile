@@ -187,6 +187,23 @@ $(BUILD)/tests/tw-writer: tests/helpers/writer.c tests/unit/stepper.h $(CONTROL_
 
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
 
+# tw-image also statically linked, the ways static programs are built: glibc
+# -static, -static-pie, and musl (when musl-gcc is there; its tests say SKIP
+# otherwise).  No sanitizer: the runtime loads them as they are.
+MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
+STATIC_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 $(WARN)
+$(BUILD)/tests/tws-image-glibc: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -static -o $@ $<
+$(BUILD)/tests/tws-image-pie: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -static-pie -o $@ $<
+$(BUILD)/tests/tws-image-musl: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(STATIC_CFLAGS) -static -o $@ $<
+HELPERS += $(BUILD)/tests/tws-image-glibc $(BUILD)/tests/tws-image-pie \
+	$(if $(MUSL_CC),$(BUILD)/tests/tws-image-musl)
+
 # A staged install beside the build, for the tests of the installed layout.
 stage: all
 	rm -rf $(BUILD)/stage
