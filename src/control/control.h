@@ -27,19 +27,6 @@ int tw_store_publish(const char *dir, const char *tmp, const char *name, char *p
 int tw_store_unname(const char *link, const char *page);
 void tw_store_collect(const char *dir, size_t least);
 
-/* change.c: the writer's side of the clock page protocol.  `fd`: the page's
- * file, for the writers' claims (-1: the caller is the page's only writer);
- * `caller`: the page of the namespace the caller is in (null: the host), for
- * --offset, --monotonic and --boottime. */
-int tw_page_change(struct tw_page *pg, int fd, const struct tw_host *h,
-		   const struct tw_change *c, const struct tw_page *caller,
-		   enum tw_refusal *refusal);
-/* The caller's clocks at host instants `host`, as a change at that instant keeps
- * them (the caller may be the namespace being changed: tw_map_kept), and the
- * caller's rate; the host's own when `caller` is null. */
-void tw_caller_lines(const struct tw_page *caller, const int64_t host[TW_NLINES],
-		     int64_t ref[TW_NLINES], uint64_t *rate);
-
 /* members.c: every clock page mapping of every other process, one scan */
 int tw_scan_page_mappings(void (*seen)(dev_t dev, ino_t ino, void *arg), void *arg);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "change.h"
 #include "engine.h"
 #include "timewarp.h"
 #include "vdso_lookup.h"
@@ -258,4 +259,16 @@ fail:
 	unlink(tmp);
 	close(fd);
 	return r;
+}
+
+/* ---- changing (the writer's protocol: src/engine/change.c) --------------- */
+
+int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns *caller,
+		 enum tw_refusal *refusal)
+{
+	*refusal = TW_OK;
+	if (!ns->writable)
+		return -EACCES;
+	return tw_page_change(ns->page, ns->fd, tw_control_host(), c, caller ? caller->page : NULL,
+			      refusal);
 }

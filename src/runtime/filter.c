@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -28,6 +29,8 @@
 #include "runtime.h"
 
 #define X32_BIT 0x40000000u
+/* FUTEX_CMD_MASK, as an unsigned 32-bit value */
+#define FUTEX_CMD_MASK_ ((unsigned)~(128u | 256u))
 
 #define OFF_NR offsetof(struct seccomp_data, nr)
 #define OFF_ARCH offsetof(struct seccomp_data, arch)
@@ -36,47 +39,103 @@
 #define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 #define OFF_ARG_HI(i) (OFF_ARG_LO(i) + 4)
 
-/* When a call with a trapped number is let through anyway: an argument that
- * shows it concerns no clock and cannot take SIGSYS away. */
-enum cond {
-	NONE,     /* trapped whatever its arguments */
-	ARG_ZERO, /* let through when argument `arg` is 0 (a null pointer) */
-	ARG_IS,   /* ... when argument `arg`'s low 32 bits are `v` */
-	ARG_ISNT, /* ... when they are not `v` */
-	IP_HIGH,  /* ... when it is made from at or above 4 GiB (selfexe.c) */
+/* When a call with a trapped number is let through anyway: when all the tests
+ * of one of its conjunctions hold (its arguments show it concerns no clock,
+ * and cannot take SIGSYS away). */
+enum test {
+	NONE,     /* (an empty conjunction: none) */
+	ZERO,     /* argument `arg` is 0 (a null pointer) */
+	IS,       /* its low 32 bits are `v` */
+	ISNT,     /* they are not `v` */
+	NOT_POS,  /* as a 32-bit int, <= 0 (a timeout of none, or of ever) */
+	UNTIMED_FUTEX, /* argument `arg` is a futex operation that waits for no time */
+	IP_HIGH,  /* the call is made from at or above 4 GiB (selfexe.c) */
 };
+
+struct test_ {
+	enum test test;
+	int arg;
+	unsigned v;
+};
+
+#define T(test, arg, v) { test, arg, v }
+#define Z(arg) T(ZERO, arg, 0)
+#define NOTPOS(arg) T(NOT_POS, arg, 0)
+#define UNTIMED(arg) T(UNTIMED_FUTEX, arg, 0)
+#define IS_(arg, v) T(IS, arg, v)
+#define ISNT_(arg, v) T(ISNT, arg, v)
+#define NO T(NONE, 0, 0)
+#define ALWAYS { { NO, NO }, { NO, NO } } /* trapped whatever its arguments */
 
 static const struct trapped {
 	int nr;
-	struct allow {
-		enum cond cond;
-		int arg;
-		unsigned v;
-	} allow[2];
-	int refuse; /* refused with ENOSYS instead, from anywhere */
+	struct test_ allow[2][2]; /* two conjunctions of two tests */
+	int refuse;               /* refused with ENOSYS instead, from anywhere */
 } trapped[] = {
-	{ __NR_clock_gettime, { { NONE } }, 0 },
-	{ __NR_gettimeofday, { { NONE } }, 0 },
-	{ __NR_time, { { NONE } }, 0 },
+	/* time.c */
+	{ __NR_clock_gettime, ALWAYS, 0 },
+	{ __NR_gettimeofday, ALWAYS, 0 },
+	{ __NR_time, ALWAYS, 0 },
+	/* settime.c */
+	{ __NR_clock_settime, ALWAYS, 0 },
+	{ __NR_settimeofday, ALWAYS, 0 },
+	{ __NR_adjtimex, ALWAYS, 0 },
+	{ __NR_clock_adjtime, ALWAYS, 0 },
+	/* sleep.c, futex.c: waits with no timeout are the kernel's */
+	{ __NR_nanosleep, ALWAYS, 0 },
+	{ __NR_clock_nanosleep, ALWAYS, 0 },
+	{ __NR_futex, { { Z(3) }, { UNTIMED(1) } }, 0 },
+	/* poll.c: a timeout of 0 or of ever, and no signal mask, are the kernel's */
+	{ __NR_poll, { { NOTPOS(2) } }, 0 },
+	{ __NR_ppoll, { { Z(2), Z(3) } }, 0 },
+	{ __NR_select, { { Z(4) } }, 0 },
+	{ __NR_pselect6, { { Z(4), Z(5) } }, 0 },
+	{ __NR_epoll_wait, { { NOTPOS(3) } }, 0 },
+	{ __NR_epoll_pwait, { { NOTPOS(3), Z(4) } }, 0 },
+	{ __NR_epoll_pwait2, { { Z(3), Z(4) } }, 0 },
+	/* timeouts.c */
+	{ __NR_rt_sigtimedwait, { { Z(2) } }, 0 },
+	{ __NR_semtimedop, { { Z(3) } }, 0 },
+	{ __NR_mq_timedsend, { { Z(4) } }, 0 },
+	{ __NR_mq_timedreceive, { { Z(4) } }, 0 },
+	{ __NR_io_getevents, { { Z(4) } }, 0 },
+	{ __NR_io_pgetevents, { { Z(4), Z(5) } }, 0 },
+	{ __NR_recvmmsg, { { Z(4) } }, 0 },
+	/* timers.c: the CPU-time itimers are the kernel's */
+	{ __NR_timer_create, ALWAYS, 0 },
+	{ __NR_timer_delete, ALWAYS, 0 },
+	{ __NR_timer_settime, ALWAYS, 0 },
+	{ __NR_timer_gettime, ALWAYS, 0 },
+	{ __NR_timerfd_create, ALWAYS, 0 },
+	{ __NR_timerfd_settime, ALWAYS, 0 },
+	{ __NR_timerfd_gettime, ALWAYS, 0 },
+	{ __NR_setitimer, { { ISNT_(0, 0 /* ITIMER_REAL */) } }, 0 },
+	{ __NR_getitimer, { { ISNT_(0, 0) } }, 0 },
+	{ __NR_alarm, ALWAYS, 0 },
 	/* signals.c */
-	{ __NR_rt_sigaction, { { NONE } }, 0 },
-	{ __NR_rt_sigprocmask, { { ARG_ZERO, 1, 0 }, { ARG_IS, 0, 1 /* SIG_UNBLOCK */ } }, 0 },
-	{ __NR_rt_sigsuspend, { { NONE } }, 0 },
-	{ __NR_seccomp, { { NONE } }, 0 },
-	{ __NR_prctl, { { ARG_ISNT, 0, PR_SET_SECCOMP } }, 0 },
+	{ __NR_rt_sigaction, ALWAYS, 0 },
+	{ __NR_rt_sigprocmask, { { Z(1) }, { IS_(0, 1 /* SIG_UNBLOCK */) } }, 0 },
+	{ __NR_rt_sigsuspend, ALWAYS, 0 },
+	{ __NR_seccomp, ALWAYS, 0 },
+	{ __NR_prctl, { { ISNT_(0, PR_SET_SECCOMP) } }, 0 },
 	/* clone3 can reset every signal handler in the child (CLONE_CLEAR_SIGHAND,
 	 * its flags out of a filter's sight), and the runtime's with them:
 	 * refused, so that libc falls back to clone */
-	{ __NR_clone3, { { NONE } }, 1 },
+	{ __NR_clone3, ALWAYS, 1 },
 	/* exec.c: every exec makes a member; selfexe.c: a static member's
 	 * /proc/self/exe, asked by the program's own code, which the loader
 	 * maps below 4 GiB (ld.so asks from above, before any handler exists) */
-	{ __NR_execve, { { NONE } }, 0 },
-	{ __NR_execveat, { { NONE } }, 0 },
-	{ __NR_readlink, { { IP_HIGH, 0, 0 } }, 0 },
-	{ __NR_readlinkat, { { IP_HIGH, 0, 0 } }, 0 },
+	{ __NR_execve, ALWAYS, 0 },
+	{ __NR_execveat, ALWAYS, 0 },
+	{ __NR_readlink, { { T(IP_HIGH, 0, 0) } }, 0 },
+	{ __NR_readlinkat, { { T(IP_HIGH, 0, 0) } }, 0 },
 };
 #define NTRAPPED (sizeof(trapped) / sizeof(trapped[0]))
+
+/* The futex operations that wait with a timeout or a deadline. */
+static const unsigned timed_futex[] = { 0 /* WAIT */, 6 /* LOCK_PI */, 9 /* WAIT_BITSET */,
+					 11 /* WAIT_REQUEUE_PI */, 13 /* LOCK_PI2 */ };
+#define NTIMED (sizeof(timed_futex) / sizeof(timed_futex[0]))
 
 /* The i386 entry point's calls that concern clocks (asm/unistd_32.h):
  * refused, since the runtime serves the x86-64 ones only. */
@@ -146,7 +205,65 @@ static void here(struct prog *p, unsigned label)
 	p->at[label] = p->n;
 }
 
-/* One trapped call: let through when one of its conditions holds, or when
+/* The instructions a test takes. */
+static unsigned test_len(const struct test_ *t)
+{
+	switch (t->test) {
+	case ZERO:
+		return 4;
+	case IS:
+	case ISNT:
+		return 2;
+	case NOT_POS:
+		return 3;
+	case UNTIMED_FUTEX:
+		return 2 + NTIMED;
+	case IP_HIGH:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/* One test: it falls through when it holds and jumps `fail` instructions past
+ * its own last one when it does not. */
+static void test(struct prog *p, const struct test_ *t, unsigned fail)
+{
+	switch (t->test) {
+	case ZERO: /* both halves 0 */
+		LD(p, OFF_ARG_LO(t->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (unsigned char)(2 + fail));
+		LD(p, OFF_ARG_HI(t->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (unsigned char)fail);
+		break;
+	case IS:
+	case ISNT:
+		LD(p, OFF_ARG_LO(t->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, t->v, t->test == IS ? 0 : (unsigned char)fail,
+		     t->test == IS ? (unsigned char)fail : 0);
+		break;
+	case NOT_POS: /* negative (the sign bit set), or 0 */
+		LD(p, OFF_ARG_LO(t->arg));
+		emit(p, BPF_JMP | BPF_JGT | BPF_K, 0x7fffffff, 1, 0);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (unsigned char)fail);
+		break;
+	case IP_HIGH: /* the high half of the address not 0 */
+		LD(p, OFF_IP_HI);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (unsigned char)fail, 0);
+		break;
+	case UNTIMED_FUTEX: /* the operation, private and clock flags aside */
+		LD(p, OFF_ARG_LO(t->arg));
+		emit(p, BPF_ALU | BPF_AND | BPF_K, FUTEX_CMD_MASK_ & 0xffffffffu, 0, 0);
+		for (unsigned i = 0; i < NTIMED; i++)
+			emit(p, BPF_JMP | BPF_JEQ | BPF_K, timed_futex[i],
+			     (unsigned char)(NTIMED - 1 - i + fail), 0);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One trapped call: let through when one of its conjunctions holds, or when
  * it is the runtime's own (made from the gate); else trapped. */
 static void block(struct prog *p, const struct trapped *t)
 {
@@ -154,32 +271,17 @@ static void block(struct prog *p, const struct trapped *t)
 		RET(p, SECCOMP_RET_ERRNO | ENOSYS);
 		return;
 	}
-	for (unsigned i = 0; i < 2; i++) {
-		const struct allow *a = &t->allow[i];
+	for (unsigned c = 0; c < 2; c++) {
+		const struct test_ *a = t->allow[c];
+		unsigned len = test_len(&a[0]) + test_len(&a[1]);
 
-		switch (a->cond) {
-		case NONE:
-			break;
-		case ARG_ZERO: /* both halves 0 */
-			LD(p, OFF_ARG_LO(a->arg));
-			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
-			LD(p, OFF_ARG_HI(a->arg));
-			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
-			RET(p, SECCOMP_RET_ALLOW);
-			break;
-		case IP_HIGH: /* the high half not 0 */
-			LD(p, OFF_IP_HI);
-			emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
-			RET(p, SECCOMP_RET_ALLOW);
-			break;
-		case ARG_IS:
-		case ARG_ISNT:
-			LD(p, OFF_ARG_LO(a->arg));
-			emit(p, BPF_JMP | BPF_JEQ | BPF_K, a->v, a->cond == ARG_IS ? 0 : 1,
-			     a->cond == ARG_IS ? 1 : 0);
-			RET(p, SECCOMP_RET_ALLOW);
-			break;
-		}
+		if (!len)
+			continue;
+		/* each test's failure skips the rest of the conjunction and its
+		 * allow */
+		test(p, &a[0], test_len(&a[1]) + 1);
+		test(p, &a[1], 1);
+		RET(p, SECCOMP_RET_ALLOW);
 	}
 	LD(p, OFF_IP_HI);
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
@@ -249,7 +351,7 @@ long tw_filter_wrap(const struct sock_fprog *prog, struct sock_filter *f, unsign
 
 long tw_filter_install(void)
 {
-	struct sock_filter f[512];
+	struct sock_filter f[BPF_MAXINSNS];
 	struct sock_fprog prog;
 	long n = tw_filter_build(f, sizeof(f) / sizeof(f[0]));
 

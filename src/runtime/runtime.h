@@ -62,6 +62,13 @@ struct tw_rt {
 	/* The signals whose handlers the program installed with SIGSYS in their
 	 * mask (installed without it: signals.c), bit sig - 1. */
 	uint64_t sigsys_masked;
+	/* Waits and timers (kick.c, timers.c, watcher.c): chunks mapped as more
+	 * are needed, and the watcher thread. */
+	void *slots;
+	void *timers;
+	uint32_t cancels; /* timerfds cancelled and not yet read (timers.c) */
+	int32_t watcher_pid; /* the process whose watcher runs (0: none) */
+	int32_t watcher_tid;
 
 	/* ---- exec (exec.h) ---- */
 	/* The libraries that make an exec a member's, from this image's
@@ -124,6 +131,12 @@ const void *tw_find_vvar(const void *vdso);
 
 /* ---- sigsys.c ---- */
 long tw_sigsys_install(void);
+
+/* ---- timers.c ---- */
+/* read() of timerfd `fd` found it cancelled (TFD_TIMER_CANCEL_ON_SET, the
+ * namespace's REALTIME set): 1 once, and the timer armed again; for the
+ * preload library's read. */
+int tw_timerfd_take_cancel(int fd);
 
 /* ---- mini.c: what the runtime needs of libc, on its own ---- */
 void *tw_memcpy(void *d, const void *s, unsigned long n);

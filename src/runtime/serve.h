@@ -59,6 +59,46 @@ long tw_serve_clock_gettime(const struct tw_call *c);
 long tw_serve_gettimeofday(const struct tw_call *c);
 long tw_serve_time(const struct tw_call *c);
 
+/* settime.c: clock setting changes the namespace. */
+struct tw_change;
+/* A change of the member's own namespace, on its page opened for writing (its
+ * owner's, or root's); `self`: --offset and the like relative to its own
+ * clocks.  0 or -errno (-EPERM for a member that may not write it). */
+long tw_rt_change(const struct tw_change *c, int self);
+long tw_serve_clock_settime(const struct tw_call *c);
+long tw_serve_settimeofday(const struct tw_call *c);
+long tw_serve_adjtimex(const struct tw_call *c);
+long tw_serve_clock_adjtime(const struct tw_call *c);
+
+/* sleep.c, futex.c, poll.c, timeouts.c: waits (wait.h). */
+long tw_serve_nanosleep(const struct tw_call *c);
+long tw_serve_clock_nanosleep(const struct tw_call *c);
+long tw_serve_futex(const struct tw_call *c);
+long tw_serve_poll(const struct tw_call *c);
+long tw_serve_ppoll(const struct tw_call *c);
+long tw_serve_select(const struct tw_call *c);
+long tw_serve_pselect6(const struct tw_call *c);
+long tw_serve_epoll_wait(const struct tw_call *c);
+long tw_serve_epoll_pwait(const struct tw_call *c);
+long tw_serve_epoll_pwait2(const struct tw_call *c);
+long tw_serve_rt_sigtimedwait(const struct tw_call *c);
+long tw_serve_semtimedop(const struct tw_call *c);
+long tw_serve_mq_timed(const struct tw_call *c);
+long tw_serve_io_getevents(const struct tw_call *c);
+long tw_serve_recvmmsg(const struct tw_call *c);
+
+/* timers.c */
+long tw_serve_timer_create(const struct tw_call *c);
+long tw_serve_timer_delete(const struct tw_call *c);
+long tw_serve_timer_settime(const struct tw_call *c);
+long tw_serve_timer_gettime(const struct tw_call *c);
+long tw_serve_timerfd_create(const struct tw_call *c);
+long tw_serve_timerfd_settime(const struct tw_call *c);
+long tw_serve_timerfd_gettime(const struct tw_call *c);
+long tw_serve_setitimer(const struct tw_call *c);
+long tw_serve_getitimer(const struct tw_call *c);
+long tw_serve_alarm(const struct tw_call *c);
+
 /* signals.c: SIGSYS kept the runtime's. */
 long tw_serve_rt_sigaction(const struct tw_call *c);
 long tw_serve_rt_sigprocmask(const struct tw_call *c);

@@ -4,10 +4,12 @@
  * to the calls the runtime makes on its behalf).
  *
  * Installed with SA_SIGINFO (the registers), SA_ONSTACK (the thread's
- * alternate stack when it has one: Go runs its signal handlers there),
+ * alternate stack when it has one: Go runs its signal handlers there) and
  * SA_NODEFER (a program's signal handler that interrupts a served wait may
- * make a trapped call of its own) and SA_RESTART, and returning through the
- * gate's restorer.  A SIGSYS that is not a trap of timewarp's filter (the
+ * make a trapped call of its own), returning through the gate's restorer.
+ * Not SA_RESTART: the same handler takes the runtime's kicks (kick.c), which
+ * must end a served wait's system call even where a program's SA_RESTART
+ * signal would not; a trap itself interrupts nothing.  A SIGSYS that is not a trap of timewarp's filter (the
  * program's own filter, a SIGSYS sent by kill) goes to the program's handler,
  * as the program set it (signals.c keeps SIGSYS the runtime's). */
 #include <asm/sigcontext.h>
@@ -21,7 +23,6 @@
 #define SYS_SECCOMP_CODE 1
 #define SA_SIGINFO_F 0x00000004UL
 #define SA_ONSTACK_F 0x08000000UL
-#define SA_RESTART_F 0x10000000UL
 #define SA_NODEFER_F 0x40000000UL
 #define SA_RESETHAND_F 0x80000000UL
 #define SA_RESTORER_F 0x04000000UL
@@ -81,8 +82,7 @@ static void handler(int sig, struct tw_siginfo *si, struct tw_ucontext *uc)
 long tw_sigsys_install(void)
 {
 	struct tw_sigaction a = { (uint64_t)handler,
-				  SA_SIGINFO_F | SA_ONSTACK_F | SA_NODEFER_F | SA_RESTART_F |
-					  SA_RESTORER_F,
+				  SA_SIGINFO_F | SA_ONSTACK_F | SA_NODEFER_F | SA_RESTORER_F,
 				  TW_RT_ADDR + (uint64_t)(tw_gate_restorer - tw_gate_code), 0 };
 	uint64_t set = 1UL << (SIGSYS_NR - 1);
 	struct tw_sigaction old;

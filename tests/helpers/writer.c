@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 
 #include "control.h"
+#include "change.h"
 #include "stepper.h"
 #include "timewarp.h"
 

@@ -48,6 +48,12 @@ static unsigned run(const struct sock_filter *f, unsigned n, const struct seccom
 		case BPF_JMP | BPF_JSET | BPF_K:
 			pc += (a & i->k) ? i->jt : i->jf;
 			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += a > i->k ? i->jt : i->jf;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= i->k;
+			break;
 		case BPF_RET | BPF_K:
 			return i->k;
 		default:
@@ -57,14 +63,23 @@ static unsigned run(const struct sock_filter *f, unsigned n, const struct seccom
 	return 0xfa11; /* fell off the end */
 }
 
-static unsigned verdict(unsigned arch, int nr, uint64_t ip, uint64_t a0, uint64_t a1)
+static unsigned verdict6(unsigned arch, int nr, uint64_t ip, const uint64_t a[6])
 {
 	struct seccomp_data d = { .nr = nr, .arch = arch, .instruction_pointer = ip };
 
-	d.args[0] = a0;
-	d.args[1] = a1;
+	memcpy(d.args, a, sizeof(d.args));
 	return run(prog, len, &d);
 }
+
+static unsigned verdict(unsigned arch, int nr, uint64_t ip, uint64_t a0, uint64_t a1)
+{
+	const uint64_t a[6] = { a0, a1 };
+
+	return verdict6(arch, nr, ip, a);
+}
+
+/* Arguments 0..5 of a call. */
+#define ARGS(...) ((const uint64_t[6]){ __VA_ARGS__ })
 
 #define TRAP (SECCOMP_RET_TRAP | TW_TRAP_DATA)
 #define ALLOW SECCOMP_RET_ALLOW
@@ -76,11 +91,18 @@ int main(void)
 {
 	const uint64_t gate = tw_gate_ip();
 	long n = tw_filter_build(prog, sizeof(prog) / sizeof(prog[0]));
-	static const int trapped[] = { SYS_clock_gettime, SYS_gettimeofday, SYS_time,
-				       SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigsuspend,
-				       SYS_seccomp, SYS_prctl, SYS_clone3,
-				       /* exec.c, selfexe.c */
-				       SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat };
+	static const int trapped[] = {
+		SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_settime,
+		SYS_settimeofday, SYS_adjtimex, SYS_clock_adjtime, SYS_nanosleep,
+		SYS_clock_nanosleep, SYS_futex, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6,
+		SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_rt_sigtimedwait,
+		SYS_semtimedop, SYS_mq_timedsend, SYS_mq_timedreceive, SYS_io_getevents,
+		SYS_io_pgetevents, SYS_recvmmsg, SYS_timer_create, SYS_timer_delete,
+		SYS_timer_settime, SYS_timer_gettime, SYS_timerfd_create, SYS_timerfd_settime,
+		SYS_timerfd_gettime, SYS_setitimer, SYS_getitimer, SYS_alarm, SYS_rt_sigaction,
+		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_clone3,
+		/* exec.c, selfexe.c */
+		SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat };
 	int cached = 0, leaks = 0;
 
 	if (!tap_ok(n > 0 && n < 1024, "the filter is built (%ld instructions)", n))
@@ -108,6 +130,37 @@ int main(void)
 		   "prctl(PR_SET_NAME) goes through");
 	TAP_EQ_I64(verdict(X64, SYS_prctl, PROGRAM_IP, PR_SET_SECCOMP, 2), TRAP,
 		   "prctl(PR_SET_SECCOMP) is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP, ARGS(0x1000, 128 /* WAIT_PRIVATE */, 1, 0)),
+		   ALLOW, "a futex wait with no timeout goes through");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP, ARGS(0x1000, 128, 1, 0x7ffd0000)), TRAP,
+		   "a futex wait with a timeout is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP,
+			    ARGS(0x1000, 9 | 128 | 256 /* WAIT_BITSET, REALTIME */, 1, 0x7ffd0000)),
+		   TRAP, "a FUTEX_WAIT_BITSET on REALTIME with a deadline is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP, ARGS(0x1000, 6 /* LOCK_PI */, 0, 0x7ffd0000)),
+		   TRAP, "a FUTEX_LOCK_PI with a deadline is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP, ARGS(0x1000, 1 | 128 /* WAKE */, 1, 5)),
+		   ALLOW, "a futex wake goes through, whatever its fourth argument");
+	TAP_EQ_I64(verdict6(X64, SYS_futex, PROGRAM_IP, ARGS(0x1000, 5 /* WAKE_OP */, 1, 5)),
+		   ALLOW, "and FUTEX_WAKE_OP");
+	TAP_EQ_I64(verdict6(X64, SYS_poll, PROGRAM_IP, ARGS(0x1000, 1, 0)), ALLOW,
+		   "poll with no timeout goes through");
+	TAP_EQ_I64(verdict6(X64, SYS_poll, PROGRAM_IP, ARGS(0x1000, 1, 0xffffffff /* -1 */)), ALLOW,
+		   "poll waiting for ever goes through");
+	TAP_EQ_I64(verdict6(X64, SYS_poll, PROGRAM_IP, ARGS(0x1000, 1, 250)), TRAP,
+		   "poll with a timeout is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_ppoll, PROGRAM_IP, ARGS(0x1000, 1, 0, 0)), ALLOW,
+		   "ppoll with neither timeout nor mask goes through");
+	TAP_EQ_I64(verdict6(X64, SYS_ppoll, PROGRAM_IP, ARGS(0x1000, 1, 0, 0x7ffd0000)), TRAP,
+		   "ppoll with a mask is trapped (SIGSYS out of it)");
+	TAP_EQ_I64(verdict6(X64, SYS_epoll_pwait, PROGRAM_IP, ARGS(3, 0x1000, 8, 100, 0)), TRAP,
+		   "epoll_pwait with a timeout is trapped");
+	TAP_EQ_I64(verdict6(X64, SYS_epoll_pwait, PROGRAM_IP, ARGS(3, 0x1000, 8, 0, 0)), ALLOW,
+		   "epoll_pwait with neither goes through");
+	TAP_EQ_I64(verdict(X64, SYS_setitimer, PROGRAM_IP, 1 /* ITIMER_VIRTUAL */, 0x1000), ALLOW,
+		   "setitimer(ITIMER_VIRTUAL) goes through");
+	TAP_EQ_I64(verdict(X64, SYS_setitimer, PROGRAM_IP, 0 /* ITIMER_REAL */, 0x1000), TRAP,
+		   "setitimer(ITIMER_REAL) is trapped");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, PROGRAM_IP, 0, 0), ENOSYS_, "clone3 is refused");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, gate, 0, 0), ENOSYS_, "from the gate too");
 	TAP_EQ_I64(verdict(X64, SYS_execve, PROGRAM_IP, 0, 0), TRAP, "execve is trapped");

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clockmath.h"
+#include "change.h"
 #include "control.h"
 #include "engine.h"
 #include "page.h"

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "clockmath.h"
+#include "change.h"
 #include "control.h"
 #include "engine.h"
 #include "fold.h"

@@ -1,6 +1,8 @@
 /* Changing a namespace (DESIGN section 2, "Changing a namespace"): the
- * writer's side of the clock page protocol (src/engine/clockpage.c says why
- * it is built this way).
+ * writer's side of the clock page protocol (clockpage.c says why it is built
+ * this way).  Freestanding, like the rest of the engine: the CLI (through the
+ * control library) and a member's runtime (a settimeofday inside) both make
+ * their changes with it.
  *
  * A writer claims a copy with an OFD lock on a byte of the page's file (the
  * kernel drops it if the writer dies), builds its change on the copy in force,
@@ -19,7 +21,7 @@
 #include <unistd.h>
 
 #include "clockmath.h"
-#include "control.h"
+#include "change.h"
 #include "engine.h"
 #include "read.h"
 
@@ -264,14 +266,4 @@ int tw_page_change(struct tw_page *pg, int fd, const struct tw_host *h,
 	if (pending)
 		settle(&w, &p, sw, published);
 	return 0;
-}
-
-int tw_ns_change(struct tw_ns *ns, const struct tw_change *c, const struct tw_ns *caller,
-		 enum tw_refusal *refusal)
-{
-	*refusal = TW_OK;
-	if (!ns->writable)
-		return -EACCES;
-	return tw_page_change(ns->page, ns->fd, tw_control_host(), c, caller ? caller->page : NULL,
-			      refusal);
 }
