@@ -113,7 +113,7 @@ for b in /bin/busybox /usr/bin/busybox; do
 	[ -x "$b" ] && ! readelf -l "$b" 2>/dev/null | grep -q INTERP && bb=$b && break
 done
 if [ -z "$bb" ]; then
-	skip 9 "no statically linked busybox (apt-get install busybox-static)"
+	skip 14 "no statically linked busybox (apt-get install busybox-static)"
 else
 	is "$("$TW" run --at @$AT --freeze -- "$bb" date +%s)" "$AT" "busybox date"
 	# applets, busybox again (through /proc/self/exe), a dynamic date, all members
@@ -123,6 +123,19 @@ else
 	is "$status" 7 "busybox sh: exit status 7"
 	run_cmd "$TW" run -- "$bb" sh -c 'kill -TERM $$'
 	is "$status" 143 "busybox sh killed by SIGTERM: status 143"
+	# its sleeps follow the rate; a frozen one's time passes at host speed
+	took 0 0.6 "busybox sleep 2 at --rate 10" "$TW" run --rate 10 -- "$bb" sleep 2
+	took 0.45 2 "busybox sleep 0.5 frozen" "$TW" run --freeze -- "$bb" sleep 0.5
+	# date -s sets the namespace's clock, never the host's
+	if [ "$(id -u)" -eq 0 ]; then
+		guard_host_clock "busybox date -s in a member"
+		got=$("$TW" run -- "$bb" sh -c 'date -s @3000000000 >/dev/null && date +%s && /bin/date +%s')
+		check_host_clock
+		near "$(echo "$got" | head -1)" 3000000000 5 "busybox date -s as root sets the namespace's clock"
+		near "$(echo "$got" | tail -1)" 3000000000 5 "and the other members see it"
+	else
+		skip 3 "busybox date -s: as root only"
+	fi
 	printf '#!%s sh\necho "$0 $1"; date +%%s\n' "$bb" >"$TW_TMP/bb.sh"
 	chmod +x "$TW_TMP/bb.sh"
 	is "$("$TW" run --at @$AT --freeze -- sh -c "$TW_TMP/bb.sh x")" "$TW_TMP/bb.sh x

@@ -1,13 +1,14 @@
 #!/bin/bash
-# Go programs start their children with raw system calls (fork and execve, no
-# libc) and often with an environment of their own (cmd.Env): the exec trap
-# keeps every child a member.  A Go program built without cgo is statically
-# linked: the runtime's loader starts it, and it reads its clocks from the
-# timewarp vDSO like any Go program.
+# Go built without cgo (CGO_ENABLED=0, most container images of Go programs)
+# is statically linked: the runtime's loader starts it, it reads its clocks
+# from the timewarp vDSO, and its own waits (raw futex, nanosleep, epoll_pwait)
+# are served at the system call.  Go starts its children with raw system calls
+# too (fork and execve, no libc), often with an environment of its own
+# (cmd.Env): the exec trap keeps every child a member, cgo or not.
 . "$(dirname "$0")/lib.sh"
 
 if ! have go; then
-	skip 12 "go is not installed (golang-go)"
+	skip 44 "go is not installed (golang-go)"
 	done_testing
 fi
 AT=2000000000
@@ -17,6 +18,7 @@ cat >"$TW_TMP/go/static/main.go" <<'GO'
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +26,30 @@ import (
 	"syscall"
 	"time"
 )
+
+// waits D seconds the way KIND does; returns the time Go measured
+func wait(kind string, d time.Duration) time.Duration {
+	t0 := time.Now()
+	switch kind {
+	case "sleep":
+		time.Sleep(d)
+	case "timer":
+		<-time.NewTimer(d).C
+	case "after":
+		<-time.After(d)
+	case "context":
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		<-ctx.Done()
+		cancel()
+	case "ticker":
+		t := time.NewTicker(d / 4)
+		for i := 0; i < 4; i++ {
+			<-t.C
+		}
+		t.Stop()
+	}
+	return time.Since(t0)
+}
 
 // run CMD with an environment of PATH only, as services often do
 func run(args []string) {
@@ -54,6 +80,9 @@ func main() {
 		exe, err := os.Executable()
 		fmt.Println("exe", exe, err)
 		run([]string{"/proc/self/exe"})
+	case "wait":
+		d, _ := strconv.ParseFloat(os.Args[3], 64)
+		fmt.Printf("%.3f\n", wait(os.Args[2], time.Duration(d*1e9)).Seconds())
 	case "spin":
 		want, _ := strconv.ParseFloat(os.Args[2], 64)
 		t0, c0 := time.Now(), cpu()
@@ -94,7 +123,7 @@ GO
 if [ ! -x "$TW_TMP/go/gostatic" ] || [ ! -x "$TW_TMP/go/gocgo" ]; then
 	sed 's/^/# /' "$TW_TMP/go/build.log"
 	ok 1 "the Go test programs build"
-	skip 11 "the Go test programs did not build"
+	skip 43 "the Go test programs did not build"
 	done_testing
 fi
 gs=$TW_TMP/go/gostatic
@@ -119,6 +148,32 @@ is "$("$TW" run --at @$AT --freeze -- "$gs" exec "$gs")" "$AT" "static Go, os/ex
 is "$("$TW" run --at @$AT --freeze -- "$gc" date +%s)" "$AT" \
 	"Go with cgo, os/exec with cmd.Env of PATH only: date prints the --at time"
 is "$("$TW" run --at @$AT --freeze -- "$gc" "$gs")" "$AT" "Go with cgo, os/exec: a static Go child too"
+# Go's own waits: a virtual duration, in the host time the rate says (a frozen
+# wait's time passes at host speed), measured as that duration by Go itself
+for kind in sleep timer after context ticker; do
+	took 0 0.6 "static Go $kind 2 s at --rate 10" "$TW" run --rate 10 -- "$gs" wait $kind 2
+	near "$out" 2 0.25 "static Go $kind at --rate 10: measured 2 s of its own"
+	took 0.75 2.5 "static Go $kind 0.4 s at --rate 0.5" "$TW" run --rate 0.5 -- "$gs" wait $kind 0.4
+	near "$out" 0.4 0.1 "static Go $kind at --rate 0.5: measured 0.4 s"
+	took 0.28 2 "static Go $kind 0.3 s frozen" "$TW" run --freeze -- "$gs" wait $kind 0.3
+	near "$out" 0.3 0.1 "static Go $kind frozen: measured 0.3 s (MONOTONIC moved on with it)"
+done
+# an hour's sleep, woken by a set that moves the clocks two hours on
+"$TW" create gosleep
+"$TW" join gosleep -- "$gs" wait sleep 3600 >"$TW_TMP/go/sleep.out" &
+sleeper=$!
+sleep 0.5
+t0=$EPOCHREALTIME
+"$TW" set gosleep --advance 2h -q
+for _ in $(seq 500); do kill -0 "$sleeper" 2>/dev/null || break; sleep 0.01; done
+t1=$EPOCHREALTIME
+kill "$sleeper" 2>/dev/null
+wait "$sleeper"
+"$TW" rm --force gosleep
+ok "$(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 1) }'; echo $?)" \
+	"static Go sleeping an hour wakes right after set --advance 2h ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
+like "$(cat "$TW_TMP/go/sleep.out")" "^72[0-9][0-9]\." "and measured the two hours"
+
 bb=
 for b in /bin/busybox /usr/bin/busybox; do
 	[ -x "$b" ] && ! readelf -l "$b" 2>/dev/null | grep -q INTERP && bb=$b && break
