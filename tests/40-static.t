@@ -169,6 +169,24 @@ if have strace; then
 else
 	skip 3 "strace is not installed"
 fi
+# gdb starts the program stopped at its exec and sets its breakpoints there:
+# the program must be in place by then (exec.c gives a traced exec a copy
+# that the kernel maps itself).  SIGSYS is the runtime's: gdb is told to pass
+# it on without stopping.
+if have gdb; then
+	run_cmd timeout -s KILL 120 "$TW" run --at @$AT --freeze -- gdb -q -batch -nx \
+		-ex 'handle SIGSYS nostop noprint pass' -ex 'break main' -ex run -ex 'info proc exe' \
+		-ex continue --args "$img" read
+	like "$out" "Breakpoint 1, [^\n]* in main" "under gdb inside the namespace: a breakpoint in main stops it"
+	like "$out" "raw $AT\.000000000" "and, continued, it reads the namespace's clocks"
+	# gdb's own start (a vfork child that asks to be traced, then execs): no
+	# trap may stop that child before its exec, the debugger waits for it
+	run_cmd timeout -s KILL 120 "$TW" run --at @$AT --freeze -- gdb -q -batch -nx -ex run \
+		--args /bin/date +%s
+	like "$out" "^$AT" "gdb runs a dynamic program in the namespace too"
+else
+	skip 3 "gdb is not installed"
+fi
 
 # ---- an ordinary user ----
 user=$(test_user)

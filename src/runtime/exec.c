@@ -95,6 +95,7 @@ static long take(struct scratch *h, unsigned long len)
 	h->mem = (char *)m;
 	h->slot = 0;
 	h->told = 0;
+	h->old_tid_address = 0;
 	tid = sys(__NR_gettid, 0, 0, 0, 0, 0);
 	for (unsigned i = 0; i < NSCRATCH && !h->slot; i++) {
 		struct tw_exec_scratch *s = &rt->exec_scratch[i];
@@ -311,6 +312,149 @@ int tw_is_self_exe(long dirfd, const char *path)
 	return !tw_strncmp(s, "/exe", 5);
 }
 
+/* ---- a traced vfork child ----
+ *
+ * A debugger starts its program in a vfork child that asks to be traced
+ * (PTRACE_TRACEME) and execs (gdb does).  Its exec is trapped, and a traced
+ * process's signal stops it for its tracer: the debugger, which is blocked in
+ * vfork until that very exec.  So a vfork child's PTRACE_TRACEME is kept
+ * until its exec, and made (through the gate) right before it: the kernel
+ * then stops the new image for the debugger as it always does.  Nothing can
+ * tell the difference: the tracer could not act on the child before the exec
+ * anyway. */
+#define KCMP_VM_ 1
+#define NTRACEME (sizeof(((struct tw_rt *)0)->exec_traceme) / sizeof(int32_t))
+
+long tw_serve_ptrace(const struct tw_call *c)
+{
+	struct tw_rt *rt = tw_rt();
+	long pid = sys(__NR_getpid, 0, 0, 0, 0, 0), tid = sys(__NR_gettid, 0, 0, 0, 0, 0);
+
+	/* a vfork child: its address space is its parent's */
+	if (c->a[0] != 0 /* PTRACE_TRACEME */ ||
+	    sys(__NR_kcmp, pid, sys(__NR_getppid, 0, 0, 0, 0, 0), KCMP_VM_, 0, 0))
+		return sys(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
+	for (unsigned i = 0; i < NTRACEME; i++) {
+		int32_t free = 0;
+
+		if (!__atomic_compare_exchange_n(&rt->exec_traceme[i], &free, (int32_t)tid, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		/* should the child _exit instead, the kernel frees the slot */
+		sys(__NR_set_tid_address, (long)&rt->exec_traceme[i], 0, 0, 0, 0);
+		return 0;
+	}
+	return sys(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
+}
+
+/* The PTRACE_TRACEME this thread asked for, made now (and its slot no longer
+ * the word the kernel clears for it). */
+static void traceme(struct scratch *h)
+{
+	struct tw_rt *rt = tw_rt();
+	int32_t tid = 0;
+
+	for (unsigned i = 0; i < NTRACEME; i++) {
+		int32_t t = __atomic_load_n(&rt->exec_traceme[i], __ATOMIC_ACQUIRE);
+
+		if (!t)
+			continue;
+		if (!tid)
+			tid = (int32_t)sys(__NR_gettid, 0, 0, 0, 0, 0);
+		if (t == tid) {
+			if (h->old_tid_address == (long)&rt->exec_traceme[i])
+				h->old_tid_address = 0;
+			__atomic_store_n(&rt->exec_traceme[i], 0, __ATOMIC_RELEASE);
+			sys(__NR_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0, 0);
+		}
+	}
+}
+
+/* ---- a static program under a tracer ----
+ *
+ * A debugger that starts a program stops it at its exec and sets its
+ * breakpoints then, in the program's code: the loader's exec would show it a
+ * process where the program is not mapped yet.  So a static program exec'd
+ * while traced (gdb's, strace's) is exec'd as a copy (a memfd) whose headers
+ * name the runtime as its ELF interpreter: the kernel maps the program where
+ * it always does, and the runtime beside it, which starts and enters the
+ * program as the loader would (loader.c).  The copy costs its size in memory
+ * while the program runs; only traced programs pay it. */
+#define MFD_CLOEXEC_ 1U
+
+/* Whether this thread is traced (its /proc/thread-self/status's TracerPid);
+ * buf: 4096 bytes to read it in. */
+static int traced(struct looking *b)
+{
+	char *buf = (char *)b->ph, *t;
+	long fd = sys(__NR_openat, AT_FDCWD, (long)"/proc/thread-self/status", O_RDONLY | O_CLOEXEC,
+		      0, 0),
+	     n;
+
+	if (fd < 0)
+		return 0;
+	n = sys(__NR_read, fd, (long)buf, sizeof(b->ph) - 1, 0, 0);
+	sys(__NR_close, fd, 0, 0, 0, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (t = buf; *t; t++)
+		if (!tw_strncmp(t, "\nTracerPid:", 11)) {
+			for (t += 11; *t == ' ' || *t == '\t'; t++)
+				;
+			return *t != '0';
+		}
+	return 0;
+}
+
+/* The program `fd` copied to a memfd with its interpreter the runtime at
+ * `rt`: a PT_NOTE (else a PT_GNU_STACK asking for no executable stack) of its
+ * headers made the PT_INTERP, the path after its end.  The memfd, or -errno
+ * (then the loader's exec it is). */
+static long interp_copy(long fd, const char *path, const char *rt, struct looking *b)
+{
+	const char *name = path;
+	Elf64_Ehdr eh;
+	struct stat st;
+	long m, r = -ENOEXEC, off = 0, size, at = -1, len = (long)tw_strlen(rt) + 1;
+
+	for (const char *q = path; *q; q++)
+		if (*q == '/')
+			name = q + 1;
+	if (sys(__NR_fstat, fd, (long)&st, 0, 0, 0))
+		return -EIO;
+	size = st.st_size;
+	m = sys(__NR_memfd_create, (long)name, MFD_CLOEXEC_, 0, 0, 0);
+	if (m < 0)
+		return m;
+	while (off < size)
+		if ((r = sys(__NR_sendfile, m, fd, (long)&off, size - off, 0)) <= 0)
+			goto fail;
+	r = -ENOEXEC;
+	if (sys(__NR_pread64, m, (long)&eh, sizeof(eh), 0, 0) != sizeof(eh) ||
+	    sys(__NR_pread64, m, (long)b->ph, (long)(eh.e_phnum * sizeof(Elf64_Phdr)),
+		(long)eh.e_phoff, 0) != (long)(eh.e_phnum * sizeof(Elf64_Phdr)))
+		goto fail;
+	for (long i = 0; i < eh.e_phnum && at < 0; i++)
+		if (b->ph[i].p_type == PT_NOTE)
+			at = i;
+	for (long i = 0; i < eh.e_phnum && at < 0; i++)
+		if (b->ph[i].p_type == PT_GNU_STACK && !(b->ph[i].p_flags & PF_X))
+			at = i;
+	if (at < 0)
+		goto fail;
+	b->ph[at] = (Elf64_Phdr){ .p_type = PT_INTERP, .p_flags = PF_R, .p_offset = (uint64_t)size,
+				  .p_filesz = (uint64_t)len, .p_memsz = (uint64_t)len, .p_align = 1 };
+	if (sys(__NR_pwrite64, m, (long)rt, len, size, 0) != len ||
+	    sys(__NR_pwrite64, m, (long)&b->ph[at], sizeof(Elf64_Phdr),
+		(long)(eh.e_phoff + (uint64_t)at * sizeof(Elf64_Phdr)), 0) != sizeof(Elf64_Phdr))
+		goto fail;
+	return m;
+fail:
+	sys(__NR_close, m, 0, 0, 0, 0);
+	return r < 0 ? r : -EIO;
+}
+
 /* ---- the exec ---- */
 
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
@@ -321,7 +465,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	struct looking *b;
 	char *filename, *extra = 0, **env, **args = (char **)argv;
 	unsigned long env_ptrs, env_bytes, plen = tw_strlen(path), room;
-	long r;
+	long r, m;
 
 	*refused = 0;
 	/* room for: looking, the file name, the loader's variable, the
@@ -364,6 +508,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	env = (char **)(((unsigned long)filename + 2 * (plen + 64) + sizeof(TW_ENV_EXEC) + 24 + 7) &
 			~7UL);
 	tw_env_member(envp, p, extra, env, (char *)(env + env_ptrs), &env_ptrs, &env_bytes);
+	traceme(&h);
 	if (c.kind == KERNEL) {
 		r = dirfd == AT_FDCWD && !flags
 			    ? sys(__NR_execve, (long)path, (long)argv, (long)env, 0, 0)
@@ -376,7 +521,13 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		}
 		/* the descriptor is the loader's to take */
 		sys(__NR_fcntl, c.fd, F_SETFD, 0, 0, 0);
-		r = sys(__NR_execve, (long)p->audit, (long)args, (long)env, 0, 0);
+		if (traced(b) && (m = interp_copy(c.fd, c.levels ? c.name[c.levels - 1] : path,
+						  p->audit, b)) >= 0) {
+			r = sys(__NR_execveat, m, (long)"", (long)args, (long)env, AT_EMPTY_PATH);
+			sys(__NR_close, m, 0, 0, 0, 0);
+		} else {
+			r = sys(__NR_execve, (long)p->audit, (long)args, (long)env, 0, 0);
+		}
 		sys(__NR_close, c.fd, 0, 0, 0, 0);
 	}
 	drop(&h);

@@ -129,6 +129,8 @@ static const struct trapped {
 	{ __NR_execveat, ALWAYS, 0 },
 	{ __NR_readlink, { { T(IP_HIGH, 0, 0) } }, 0 },
 	{ __NR_readlinkat, { { T(IP_HIGH, 0, 0) } }, 0 },
+	/* PTRACE_TRACEME in a vfork child, kept for its exec (exec.c) */
+	{ __NR_ptrace, { { ISNT_(0, 0 /* PTRACE_TRACEME */) } }, 0 },
 };
 #define NTRAPPED (sizeof(trapped) / sizeof(trapped[0]))
 

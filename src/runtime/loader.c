@@ -307,7 +307,9 @@ static int stat_fields(int first, uint64_t *out, int n)
 }
 
 /* Tells the kernel the program's layout (best effort: a kernel without
- * CONFIG_CHECKPOINT_RESTORE refuses, and the program runs the same). */
+ * CONFIG_CHECKPOINT_RESTORE refuses, and the program runs the same).  l null:
+ * the kernel mapped the program, and knows its layout but for the auxiliary
+ * vector and the environment. */
 static void tell_kernel(const Elf64_Ehdr *eh, const struct tw_elf_layout *l, uint64_t bias,
 			const struct stack *s, uint64_t *auxv, unsigned long auxv_bytes)
 {
@@ -321,10 +323,10 @@ static void tell_kernel(const Elf64_Ehdr *eh, const struct tw_elf_layout *l, uin
 		return;
 	brk = sys(__NR_brk, 0, 0, 0, 0, 0, 0);
 	tw_memset(&map, 0, sizeof(map));
-	map.start_code = bias + l->start_code;
-	map.end_code = bias + l->end_code;
-	map.start_data = bias + l->start_data;
-	map.end_data = bias + l->end_data;
+	map.start_code = l ? bias + l->start_code : stack[0];
+	map.end_code = l ? bias + l->end_code : stack[1];
+	map.start_data = l ? bias + l->start_data : f[0];
+	map.end_data = l ? bias + l->end_data : f[1];
 	map.start_stack = stack[2];
 	map.arg_start = f[3];
 	map.arg_end = f[4];
@@ -333,7 +335,7 @@ static void tell_kernel(const Elf64_Ehdr *eh, const struct tw_elf_layout *l, uin
 	/* TIMEWARP_EXEC is the environment's last string: out of its range */
 	if ((uint64_t)s->var + var_len == f[6] && (uint64_t)s->var >= f[5])
 		map.env_end = (uint64_t)s->var;
-	if (eh->e_type == ET_EXEC) {
+	if (l && eh->e_type == ET_EXEC) {
 		/* the break after the program's data, as binfmt_elf puts it */
 		uint64_t b = PAGE_UP(bias + l->end);
 
@@ -341,7 +343,8 @@ static void tell_kernel(const Elf64_Ehdr *eh, const struct tw_elf_layout *l, uin
 			b += PAGE + random_pages(0x02000000UL);
 		map.start_brk = map.brk = b;
 	} else {
-		/* the kernel put it where it puts a static PIE's: keep it */
+		/* the kernel put it where it puts a static PIE's, or the
+		 * program's own: kept */
 		map.start_brk = f[2];
 		map.brk = (uint64_t)brk;
 	}
@@ -351,13 +354,18 @@ static void tell_kernel(const Elf64_Ehdr *eh, const struct tw_elf_layout *l, uin
 	sys(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&map, sizeof(map), 0, 0);
 }
 
+/* Where the program is, for its auxiliary vector; null when the kernel mapped
+ * it (the loader as its interpreter: exec.c) and the vector says so already. */
+struct image {
+	uint64_t phdr, phnum, entry;
+};
+
 /* The stack the program starts on: TIMEWARP_EXEC's pointer out of the
  * environment, the auxiliary vector the program's.  Rewritten in place, each
  * word moved down by at most one: the strings above stay where they are, and
  * the stack pointer too.  Returns the bytes of the new auxiliary vector and
  * sets *auxv to it. */
-static unsigned long restack(struct stack *s, const Elf64_Ehdr *eh, const struct tw_elf_layout *l,
-			     uint64_t bias, uint64_t **auxv)
+static unsigned long restack(struct stack *s, const struct image *im, uint64_t **auxv)
 {
 	long *w = (long *)s->envp;
 	uint64_t *a = s->auxv, *na;
@@ -371,26 +379,18 @@ static unsigned long restack(struct stack *s, const Elf64_Ehdr *eh, const struct
 	for (n = 0;; n += 2) {
 		uint64_t type = a[n], v = a[n + 1];
 
-		switch (type) {
-		case AT_PHDR:
-			v = l->phdr ? bias + l->phdr : 0;
-			break;
-		case AT_PHENT:
-			v = sizeof(Elf64_Phdr);
-			break;
-		case AT_PHNUM:
-			v = eh->e_phnum;
-			break;
-		case AT_ENTRY:
-			v = bias + eh->e_entry;
-			break;
-		case AT_BASE:
+		if (type == AT_BASE)
 			v = 0;
-			break;
-		case AT_EXECFN:
+		if (type == AT_EXECFN)
 			v = (uint64_t)s->filename;
-			break;
-		}
+		if (im && type == AT_PHDR)
+			v = im->phdr;
+		if (im && type == AT_PHENT)
+			v = sizeof(Elf64_Phdr);
+		if (im && type == AT_PHNUM)
+			v = im->phnum;
+		if (im && type == AT_ENTRY)
+			v = im->entry;
 		na[n] = type;
 		na[n + 1] = v;
 		if (type == AT_NULL)
@@ -398,6 +398,14 @@ static unsigned long restack(struct stack *s, const Elf64_Ehdr *eh, const struct
 	}
 	*auxv = na;
 	return (n + 2) * sizeof(uint64_t);
+}
+
+static uint64_t aux(const struct stack *s, uint64_t type)
+{
+	for (const uint64_t *a = s->auxv; a[0] != AT_NULL; a += 2)
+		if (a[0] == type)
+			return a[1];
+	return 0;
 }
 
 /* The kernel's comm: the last component of the file name exec was given. */
@@ -418,7 +426,8 @@ uint64_t tw_load(long *sp)
 	struct tw_elf_layout l;
 	struct stack s;
 	Elf64_Ehdr eh;
-	uint64_t bias, *auxv;
+	uint64_t bias, entry, *auxv;
+	struct image im;
 	unsigned long auxv_bytes;
 	char self[40];
 	long n, want;
@@ -436,6 +445,16 @@ uint64_t tw_load(long *sp)
 	n = sys(__NR_readlinkat, AT_FDCWD, (long)self, (long)rt->exe_path, sizeof(rt->exe_path) - 1,
 		0, 0);
 	rt->exe_path[n > 0 ? n : 0] = 0;
+	if (aux(&s, AT_BASE)) {
+		/* the kernel mapped the program, with this as its interpreter
+		 * (exec.c, for a traced program): only its stack to finish */
+		sys(__NR_close, s.fd, 0, 0, 0, 0, 0);
+		entry = aux(&s, AT_ENTRY);
+		auxv_bytes = restack(&s, 0, &auxv);
+		tell_kernel(0, 0, 0, &s, auxv, auxv_bytes);
+		name_process(s.filename);
+		return entry;
+	}
 	if (sys(__NR_pread64, s.fd, (long)&eh, sizeof(eh), 0, 0, 0) != sizeof(eh) ||
 	    tw_elf_class(&eh, sizeof(eh)) != TW_ELF_NATIVE)
 		fail(s.filename, "not an x86-64 program the loader knows");
@@ -448,8 +467,11 @@ uint64_t tw_load(long *sp)
 	if (l.exec_stack) /* as binfmt_elf does for PT_GNU_STACK with PF_X */
 		sys(__NR_mprotect, (long)PAGE_DOWN((uint64_t)sp), (long)PAGE,
 		    PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN_, 0, 0, 0);
-	auxv_bytes = restack(&s, &eh, &l, bias, &auxv);
+	im.phdr = l.phdr ? bias + l.phdr : 0;
+	im.phnum = eh.e_phnum;
+	im.entry = bias + eh.e_entry;
+	auxv_bytes = restack(&s, &im, &auxv);
 	tell_kernel(&eh, &l, bias, &s, auxv, auxv_bytes);
 	name_process(s.filename);
-	return bias + eh.e_entry;
+	return im.entry;
 }

@@ -85,6 +85,8 @@ struct tw_rt {
 		uint32_t state;
 		uint64_t addr, len;
 	} exec_scratch[8];
+	/* vfork children that asked to be traced, until their exec (exec.c) */
+	int32_t exec_traceme[8];
 };
 
 _Static_assert(sizeof(struct tw_rt) <= (TW_RT_PAGES - 1) * 4096, "the state fits its pages");

@@ -91,6 +91,8 @@ long tw_serve(const struct tw_call *c)
 		return tw_serve_readlink(c);
 	case __NR_readlinkat:
 		return tw_serve_readlinkat(c);
+	case __NR_ptrace:
+		return tw_serve_ptrace(c);
 	default:
 		return tw_pass(c);
 	}

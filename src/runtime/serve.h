@@ -111,6 +111,7 @@ long tw_serve_execve(const struct tw_call *c);
 long tw_serve_execveat(const struct tw_call *c);
 long tw_serve_readlink(const struct tw_call *c);
 long tw_serve_readlinkat(const struct tw_call *c);
+long tw_serve_ptrace(const struct tw_call *c);
 
 /* kick.c: whether a SIGSYS is the runtime's own kick (it is then consumed). */
 int tw_kick_taken(const struct tw_siginfo *si);

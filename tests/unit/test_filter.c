@@ -102,7 +102,7 @@ int main(void)
 		SYS_timerfd_gettime, SYS_setitimer, SYS_getitimer, SYS_alarm, SYS_rt_sigaction,
 		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_clone3,
 		/* exec.c, selfexe.c */
-		SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat };
+		SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat, SYS_ptrace };
 	int cached = 0, leaks = 0;
 
 	if (!tap_ok(n > 0 && n < 1024, "the filter is built (%ld instructions)", n))
@@ -172,6 +172,10 @@ int main(void)
 	TAP_EQ_I64(verdict(X64, SYS_readlinkat, 0x7f0012345678ULL, 0, 0), ALLOW,
 		   "readlinkat from a shared library or ld.so (above 4 GiB) goes through");
 	TAP_EQ_I64(verdict(X64, SYS_readlinkat, gate, 0, 0), ALLOW, "and from the gate");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 0 /* PTRACE_TRACEME */, 0), TRAP,
+		   "PTRACE_TRACEME is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 16 /* PTRACE_ATTACH */, 0), ALLOW,
+		   "every other ptrace request goes through");
 	TAP_EQ_I64(verdict(X64, SYS_clock_gettime | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
 		   "an x32 clock_gettime is refused");
 	TAP_EQ_I64(verdict(X64, SYS_getppid | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
