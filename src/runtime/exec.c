@@ -382,23 +382,27 @@ static void traceme(struct scratch *h)
  * while the program runs; only traced programs pay it. */
 #define MFD_CLOEXEC_ 1U
 
-/* Whether this thread is traced (its /proc/thread-self/status's TracerPid);
- * buf: 4096 bytes to read it in. */
-static int traced(struct looking *b)
+long tw_read_file(const char *path, char *buf, unsigned long size)
 {
-	char *buf = (char *)b->ph, *t;
-	long fd = sys(__NR_openat, AT_FDCWD, (long)"/proc/thread-self/status", O_RDONLY | O_CLOEXEC,
-		      0, 0),
-	     n;
+	long fd = sys(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0), n;
 
 	if (fd < 0)
-		return 0;
-	n = sys(__NR_read, fd, (long)buf, sizeof(b->ph) - 1, 0, 0);
+		return fd;
+	n = sys(__NR_read, fd, (long)buf, (long)size - 1, 0, 0);
 	sys(__NR_close, fd, 0, 0, 0, 0);
-	if (n <= 0)
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* Whether this thread is traced (its /proc/thread-self/status's TracerPid);
+ * b->ph is the room to read it in. */
+static int traced(struct looking *b)
+{
+	char *t = (char *)b->ph;
+
+	if (tw_read_file("/proc/thread-self/status", t, sizeof(b->ph)) <= 0)
 		return 0;
-	buf[n] = 0;
-	for (t = buf; *t; t++)
+	for (; *t; t++)
 		if (!tw_strncmp(t, "\nTracerPid:", 11)) {
 			for (t += 11; *t == ' ' || *t == '\t'; t++)
 				;

@@ -41,6 +41,9 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	     char *const envp[], long flags, int *refused);
 /* Whether (dirfd, path) names this process's /proc/self/exe. */
 int tw_is_self_exe(long dirfd, const char *path);
+/* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
+ * its length, or -errno. */
+long tw_read_file(const char *path, char *buf, unsigned long size);
 /* Records the library paths of this image's environment for its execs
  * (called as the runtime starts). */
 void tw_exec_record(char *const envp[]);

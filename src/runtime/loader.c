@@ -151,18 +151,11 @@ static uint64_t random_pages(uint64_t range)
  * randomize_va_space 2, and no ADDR_NO_RANDOMIZE personality). */
 static int randomized(void)
 {
-	char c = 0;
-	long fd;
+	char c[4];
 
 	if (sys(__NR_personality, 0xffffffff, 0, 0, 0, 0, 0) & ADDR_NO_RANDOMIZE)
 		return 0;
-	fd = sys(__NR_openat, AT_FDCWD, (long)"/proc/sys/kernel/randomize_va_space",
-		 O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
-		return 1;
-	sys(__NR_read, fd, (long)&c, 1, 0, 0, 0);
-	sys(__NR_close, fd, 0, 0, 0, 0, 0);
-	return c >= '2';
+	return tw_read_file("/proc/sys/kernel/randomize_va_space", c, sizeof(c)) <= 0 || c[0] >= '2';
 }
 
 /* Where a static PIE goes: below 4 GiB, at a random place (by the page, as
@@ -273,17 +266,9 @@ static uint64_t map_program(long fd, const Elf64_Ehdr *eh, const Elf64_Phdr *ph,
 static int stat_fields(int first, uint64_t *out, int n)
 {
 	char buf[1024], *p = 0;
-	long fd, len;
+	long len = tw_read_file("/proc/self/stat", buf, sizeof(buf));
 	int field = 2;
 
-	fd = sys(__NR_openat, AT_FDCWD, (long)"/proc/self/stat", O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
-		return -1;
-	len = sys(__NR_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
-	sys(__NR_close, fd, 0, 0, 0, 0, 0);
-	if (len <= 0)
-		return -1;
-	buf[len] = 0;
 	for (long i = 0; i < len; i++) /* after the name, which may hold anything */
 		if (buf[i] == ')')
 			p = buf + i + 1;
