@@ -142,7 +142,8 @@ static uint64_t random_pages(uint64_t range)
 {
 	uint64_t r = 0;
 
-	if (sys(__NR_getrandom, (long)&r, sizeof(r), GRND_NONBLOCK_, 0, 0, 0) != sizeof(r))
+	if (range < PAGE ||
+	    sys(__NR_getrandom, (long)&r, sizeof(r), GRND_NONBLOCK_, 0, 0, 0) != sizeof(r))
 		return 0;
 	return (r % (range / PAGE)) * PAGE;
 }
@@ -172,7 +173,7 @@ static uint64_t place_low(uint64_t span, uint64_t align)
 {
 	int random = randomized();
 
-	if (span + align > LOW_END - LOW_START)
+	if (span + align + PAGE > LOW_END - LOW_START)
 		return 0;
 	for (int i = 0; i < 16; i++) {
 		uint64_t at = LOW_START + (random ? random_pages(LOW_END - LOW_START - span - align) : 0);

@@ -177,7 +177,8 @@ static void elf_tests(void)
 	TAP_EQ_I64(tw_elf_class(&eh, sizeof(eh)), TW_ELF_FOREIGN, "an i386 one is foreign");
 	eh.e_machine = EM_X86_64;
 	eh.e_type = ET_REL;
-	TAP_EQ_I64(tw_elf_class(&eh, sizeof(eh)), TW_ELF_OTHER, "an object file is the kernel's to refuse");
+	TAP_EQ_I64(tw_elf_class(&eh, sizeof(eh)), TW_ELF_OTHER,
+		   "an object file is the kernel's to refuse");
 	eh.e_type = ET_EXEC;
 
 	/* busybox's layout: headers in the first, read-only segment */
