@@ -101,9 +101,11 @@ $(BUILD)/guest/runtime/%.o: src/runtime/%.c $(HEADERS)
 $(BUILD)/host/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(HOST_SAN) -c $< -o $@
+# TW_GUEST: the control library inside a member keeps no per-thread message
+# buffer (src/control/why.c).
 $(BUILD)/guest/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) -DTW_GUEST -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
 
 $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
@@ -147,13 +149,18 @@ $(BUILD)/guest/runtime/vdso_image.o: src/runtime/vdso_image.S $(VDSO)
 	$(CC) -c -Wa,-I$(BUILD) $< -o $@
 
 # The member runtime as ld.so's audit module (no libc, nothing exported but
-# la_version) and as the loader of static programs (its entry point, run with
+# la_version), and as the loader of static programs (its entry point, run with
 # nothing relocated: no relocation may be needed but la_version's use of
-# ld.so's __libc_stack_end).
+# ld.so's __libc_stack_end).  As an audit module it needs ld.so itself, for
+# __libc_stack_end (where the program's arguments, environment and auxiliary
+# vector are): an audit module lives in a link namespace of its own whose only
+# scope is what it depends on, so without ld.so among its needs that symbol
+# would not be found there.  (Run as a program, no ld.so reads its needs.)
+LDSO := $(shell $(CC) -print-file-name=ld-linux-x86-64.so.2)
 RUNTIME_OBJ := $(call gobj,$(RUNTIME_SRC) $(ENGINE_SRC)) $(BUILD)/guest/runtime/vdso_image.o
 $(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,$(RUNTIME_ENTRIES))
 	$(CC) -nostdlib -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -Wl,--gc-sections \
-		-Wl,-e,tw_loader_entry $(GUEST_SAN) -o $@ $^
+		-Wl,-e,tw_loader_entry $(GUEST_SAN) -o $@ $^ -Wl,--no-as-needed $(LDSO)
 	@if readelf -rW $@ | grep R_X86_64 | grep -qv 'GLOB_DAT.* __libc_stack_end'; then \
 		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
 

@@ -13,6 +13,11 @@
  *   clockperf sleep --tsc-hz HZ --ms D --count N    host time of nanosleep(D)
  *   clockperf timer --tsc-hz HZ --ms D --count N    a periodic timerfd every D ms
  *   clockperf waitcost --tsc-hz HZ --window S       ns per wait that returns at once
+ *   clockperf syscalls --tsc-hz HZ --window S [--floors]
+ *                                                   ns per raw system call: one
+ *                                                   timewarp lets through, and
+ *                                                   time calls it traps; or the
+ *                                                   floors of any seccomp filter
  *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T [--count N]
  *                                                   wake latency after `timewarp set`
  *   clockperf sleeper [--count N]                   (the waiter that `wake` starts)
@@ -39,8 +44,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -626,6 +636,121 @@ static int cmd_waitcost(double window)
 	return 0;
 }
 
+/* Raw system calls, by syscall(2) as a program that bypasses libc makes them
+ * (Go's runtime, a JIT, inline assembly): getppid, which a member's seccomp
+ * filter lets through (its cost is the filter's), and time calls, which it
+ * traps to the runtime in a member.  "scall NAME NS": ns per call, after a
+ * warm-up of a tenth of the window. */
+enum { SC_GETPPID, SC_CGT_MONO, SC_CGT_REAL, SC_GTOD, SC_TIME, NSC };
+static const char *const sc_name[NSC] = {
+	"getppid", "clock_gettime_monotonic", "clock_gettime_realtime", "gettimeofday", "time",
+};
+
+static inline long sc_once(int k, struct timespec *ts, struct timeval *tv)
+{
+	switch (k) {
+	case SC_GETPPID:
+		return syscall(SYS_getppid);
+	case SC_CGT_MONO:
+		return syscall(SYS_clock_gettime, CLOCK_MONOTONIC, ts);
+	case SC_CGT_REAL:
+		return syscall(SYS_clock_gettime, CLOCK_REALTIME, ts);
+	case SC_GTOD:
+		return syscall(SYS_gettimeofday, tv, NULL);
+	default:
+		return syscall(SYS_time, NULL);
+	}
+}
+
+static void sc_window(int k, uint64_t budget, uint64_t *calls, uint64_t *ticks)
+{
+	struct timespec ts = { 0, 0 };
+	struct timeval tv = { 0, 0 };
+	uint64_t t0 = tsc_start(), t = t0, end = t0 + budget, n = 0;
+	long acc = 0;
+
+	do {
+		for (int i = 0; i < 16; i++)
+			acc += sc_once(k, &ts, &tv);
+		n += 16;
+		t = tsc_stop();
+	} while (t < end);
+	sink = acc + ts.tv_nsec + tv.tv_usec;
+	*calls = n;
+	*ticks = t - t0;
+}
+
+/* The floors any seccomp-based tool starts from, measured in a process of
+ * their own (a filter cannot be removed): every call under a filter of one
+ * instruction that allows everything (the kernel's cost of having a filter at
+ * all), then getppid trapped by a second filter to a SIGSYS handler that does
+ * nothing but set the result (the kernel's cost of a trap: signal delivery
+ * and sigreturn). */
+static void floor_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	((ucontext_t *)uc)->uc_mcontext.gregs[REG_RAX] = 1;
+}
+
+static void floor_filter(int trap_getppid)
+{
+	struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_filter trap[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { 1, allow };
+
+	if (trap_getppid) {
+		struct sigaction sa = { .sa_sigaction = floor_handler,
+					.sa_flags = SA_SIGINFO | SA_NODEFER };
+
+		if (sigaction(SIGSYS, &sa, NULL))
+			die("sigaction: %s", strerror(errno));
+		prog = (struct sock_fprog){ 4, trap };
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		die("seccomp: %s", strerror(errno));
+}
+
+static int cmd_syscalls(double window, int floors)
+{
+	uint64_t budget = (uint64_t)(window * tsc_hz), calls, ticks;
+	struct timespec ts;
+
+	if (floors) {
+		floor_filter(0);
+		for (int k = 0; k < NSC; k++) {
+			sc_window(k, budget / 10, &calls, &ticks);
+			sc_window(k, budget, &calls, &ticks);
+			printf("scall %s %.1f\n", sc_name[k],
+			       (double)ticks * 1e9 / tsc_hz / (double)calls);
+		}
+		floor_filter(1);
+		sc_window(SC_GETPPID, budget / 10, &calls, &ticks);
+		sc_window(SC_GETPPID, budget, &calls, &ticks);
+		printf("scall trap %.1f\n", (double)ticks * 1e9 / tsc_hz / (double)calls);
+		return 0;
+	}
+
+	/* whether a raw read tells libc's time (a member serves both; a peer
+	 * that interposes libc alone does not) */
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts))
+		die("clock_gettime by system call: %s", strerror(errno));
+	printf("agree raw_realtime %d %ld\n", labs(ts.tv_sec - time(NULL)) <= 2,
+	       (long)(ts.tv_sec - time(NULL)));
+	for (int k = 0; k < NSC; k++) {
+		sc_window(k, budget / 10, &calls, &ticks);
+		sc_window(k, budget, &calls, &ticks);
+		printf("scall %s %.1f\n", sc_name[k], (double)ticks * 1e9 / tsc_hz / (double)calls);
+	}
+	return 0;
+}
+
 /* Inside a namespace, `count` times: wait for an absolute REALTIME an hour
  * ahead; say when ready, and the TSC at wake-up. */
 static int cmd_sleeper(int count)
@@ -776,9 +901,9 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count)
 static void usage(void)
 {
 	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | timer | waitcost\n"
-	      "                 | wake | sleeper\n"
+	      "                 | syscalls | wake | sleeper\n"
 	      "  options: --tsc-hz HZ --window S --samples N --runs N --ms D --count N\n"
-	      "           --timewarp PATH --name NS --timeout-ms T [-- CMD...]\n"
+	      "           --timewarp PATH --name NS --timeout-ms T --floors [-- CMD...]\n"
 	      "(see the comment at the top of bench/clockperf.c)\n",
 	      stderr);
 	exit(2);
@@ -800,7 +925,7 @@ static double number(const char *opt, const char *s, double min)
 int main(int argc, char **argv)
 {
 	double window = 0.25, ms = 10;
-	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, i;
+	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, floors = 0, i;
 	const char *cmd, *tw = NULL, *name = NULL;
 	char **rest = NULL;
 
@@ -813,6 +938,10 @@ int main(int argc, char **argv)
 		if (!strcmp(o, "--")) {
 			rest = argv + i + 1;
 			break;
+		}
+		if (!strcmp(o, "--floors")) {
+			floors = 1;
+			continue;
 		}
 		if (!strcmp(o, "--tsc-hz")) tsc_hz = number(o, v, 1e6);
 		else if (!strcmp(o, "--window")) window = number(o, v, 1e-4);
@@ -845,6 +974,8 @@ int main(int argc, char **argv)
 		return cmd_timer(ms, count);
 	if (!strcmp(cmd, "waitcost"))
 		return cmd_waitcost(window);
+	if (!strcmp(cmd, "syscalls"))
+		return cmd_syscalls(window, floors);
 	if (!strcmp(cmd, "spawn")) {
 		if (!rest || !*rest)
 			usage();

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Users: an ordinary user has all of timewarp; another user can neither join
-# nor change that user's namespaces; root can.  Nothing inside a namespace can
-# set the host clock, root included.
+# nor change that user's namespaces, and root does not use them either (a
+# store is its user's alone).  Nothing inside a namespace can set the host
+# clock, root included.
 . "$(dirname "$0")/lib.sh"
 
 guard_host_clock "users"
@@ -26,11 +27,11 @@ is "$("$TW" run --settime deny -- python3 -c "$raw_settime")" "Operation not per
 if [ "$(id -u)" -eq 0 ]; then
 	bnd=$("$TW" run -- awk '/^CapBnd/ { print $2 }' /proc/self/status)
 	is "$(( (0x$bnd >> 25) & 1 ))" 0 "root: CAP_SYS_TIME left the bounding set"
-	# no_new_privs for root too: the filter needs it, and a setuid program
-	# (which the loader would run without timewarp's libraries) stays a
-	# member, gaining no privilege
+	# no_new_privs for root too: the filter needs it, and a setuid or setgid
+	# program (which the loader would run without timewarp's libraries)
+	# stays a member, gaining no privilege
 	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 1 \
-		"root: no_new_privs, so setuid programs stay members"
+		"root: no_new_privs, so a setuid or setgid program stays a member"
 fi
 
 user=$(test_user)
@@ -76,9 +77,12 @@ run_cmd as_user twtest2 "$tw" set --pid "$member" --advance 1d
 is "$status" 1 "twtest2 cannot set it through --pid of a member"
 is "$(as_user "$user" "$tw" join mine -- date +%s)" 2000000600 "$user's namespace is unchanged"
 
-# root can
-is "$(XDG_RUNTIME_DIR=$home/run "$tw" join mine -- date +%s)" 2000000600 \
-	"root can join $user's namespace"
+# root does not take another user's store for its own: that user could
+# change the clocks root's processes see
+run_cmd env XDG_RUNTIME_DIR="$home/run" "$tw" join mine -- date +%s
+is "$status" 1 "root refuses $user's store"
+like "$out" "$home(/run)?: owned by uid $(id -u "$user"), must be owned by root$" \
+	"and names the directory and its owner"
 wait
 
 # A member that becomes another user cannot read root's clock page: it says so

@@ -71,9 +71,11 @@ done_testing() {
 	exit $?
 }
 
-# Every file of every namespace (names and clock pages) in the test's directory.
+# Every file of every namespace (names, clock pages, the collector's links) in
+# the test's directory.
 stored() {
-	find "$XDG_RUNTIME_DIR/timewarp" -mindepth 1 -not -name '~pages' 2>/dev/null
+	find "$XDG_RUNTIME_DIR/timewarp" -mindepth 1 -not -name '~pages' -not -name '~collect' \
+		2>/dev/null
 }
 
 # The status and the combined output of a command: sets $status and $out.

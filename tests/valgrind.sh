@@ -71,5 +71,8 @@ refused "join, likewise" "$tw" join vg -- true
 check "rm" "$tw" rm vg
 check "bad input" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" run --at tomorrow -- true
 check "a faketime habit" sh -c "\"\$@\"; [ \$? -eq 2 ]" sh "${vg[@]}" "$tw" 'Jan 1 2030' date
+mkdir -p "$tmp/bad/timewarp" && chmod 777 "$tmp/bad/timewarp"
+check "a refused store" sh -c "\"\$@\"; [ \$? -eq 1 ]" sh env XDG_RUNTIME_DIR="$tmp/bad" \
+	"${vg[@]}" "$tw" create x
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -82,7 +82,7 @@ def test_a_failing_command_raises_with_its_message(tmp_path, monkeypatch):
         with timewarp.Namespace():
             pass
     assert e.value.status == 1
-    assert "namespaces directory" in e.value.message
+    assert "timewarp: mode 0755, must be 0700" in e.value.message
     assert not isinstance(e.value, ValueError)
 
 

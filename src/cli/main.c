@@ -39,82 +39,85 @@ static const char *subject(const struct options *o, char *buf, size_t n)
 	return buf;
 }
 
+/* The reason the control library gave, else the errno's. */
+static const char *why(int r)
+{
+	return tw_why()[0] ? tw_why() : strerror(-r);
+}
+
+/* A namespaces directory that cannot be used: said, naming it and why. */
 void check_store(int r)
 {
-	char dir[PATH_MAX];
-
-	if (r != -EPERM && r != -ENOTDIR)
-		return;
-	dir[0] = 0;
-	tw_dir(dir, sizeof(dir)); /* fills in the path even when it refuses it */
-	die(1, "cannot use the namespaces directory %s: it must be a directory owned by you "
-	       "with mode 0700", dir);
+	if (r == -EPERM || r == -ENOTDIR)
+		die(1, "%s", why(r));
 }
 
 struct tw_ns *open_named(const struct options *o)
 {
-	char dir[PATH_MAX], what[128];
+	char what[128];
 	struct tw_ns *ns;
 	int r = o->pid ? tw_ns_open_pid(o->pid, &ns) : tw_ns_open(o->name, &ns);
 
 	if (!r)
 		return ns;
-	subject(o, what, sizeof(what));
-	if (o->pid && r == -ESRCH)
-		die(EXIT_USAGE, "process %d is not a member of any time namespace", (int)o->pid);
-	if (o->pid && r == -ENOENT)
-		die(EXIT_USAGE, "process %d is in a time namespace that was removed", (int)o->pid);
-	if (o->pid && r == -EACCES)
-		die(1, "cannot inspect process %d: %s", (int)o->pid, strerror(-r));
-	if (r == -ENOENT) {
-		if (tw_dir(dir, sizeof(dir)))
-			snprintf(dir, sizeof(dir), "the namespaces directory");
-		die(EXIT_USAGE, "no namespace named '%s' in %s", o->name, dir);
-	}
-	if (r == -EPROTO)
-		die(1, "%s is not a clock page of this timewarp version", what);
-	if (r == -EBADMSG)
-		die(1, "%s has a damaged clock page (values out of range)", what);
-	if (r == -EACCES)
-		die(1, "cannot open %s: it belongs to another user", what);
-	check_store(r);
-	die(1, "cannot open %s: %s", what, strerror(-r));
+	/* no such name or process, or not in a namespace: bad input */
+	if (r == -ENOENT || (o->pid && (r == -ESRCH || r == -ENODATA)))
+		die(EXIT_USAGE, "%s", why(r));
+	die(1, "cannot open %s: %s", subject(o, what, sizeof(what)), why(r));
+}
+
+/* The namespace this command runs in (TIMEWARP_NS), which --offset and the
+ * like are relative to: one that cannot be used is said, not taken for the
+ * host.  (Inside a member the preload library has checked it already.) */
+static const struct tw_ns *caller(void)
+{
+	const char *path = getenv(TW_ENV_PAGE);
+	const struct tw_ns *c = tw_caller();
+	struct tw_ns *ns;
+	int r;
+
+	if (c || !path || !*path)
+		return c;
+	if ((r = tw_ns_open_path(path, &ns)))
+		die(1, "cannot use the namespace this command runs in (%s): %s", TW_ENV_PAGE, why(r));
+	tw_ns_close(ns);
+	die(1, "cannot use the namespace this command runs in (%s=%s)", TW_ENV_PAGE, path);
+}
+
+/* A namespace could not be made: bad input is the caller's, the rest ours. */
+static void not_created(const struct options *o, int r, enum tw_refusal refusal)
+{
+	if (r == -ERANGE)
+		refused(o, refusal);
+	if (r == -EEXIST)
+		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
+	if (o->name)
+		die(1, "cannot create namespace '%s': %s", o->name, why(r));
+	die(1, "cannot create a namespace: %s", why(r));
 }
 
 static int verb_run(const struct options *o)
 {
-	enum tw_refusal why;
+	enum tw_refusal refusal;
 	struct tw_ns *ns;
-	int r = tw_ns_create(o->name, 1, &o->change, tw_caller(), &why, &ns), status;
-	char page[PATH_MAX];
+	int r = tw_ns_create(o->name, 1, &o->change, caller(), &refusal, &ns), status;
 
-	if (r == -ERANGE)
-		refused(o, why);
-	if (r == -EEXIST)
-		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
-	check_store(r);
 	if (r)
-		die(1, "cannot create a namespace: %s", strerror(-r));
-	snprintf(page, sizeof(page), "%s", tw_ns_path(ns));
-	status = become_member(page, o->command);
+		not_created(o, r, refusal);
+	status = become_member(ns, o->command);
 	tw_ns_remove(ns); /* the command could not be run */
 	tw_ns_close(ns);
-	return status;
+	leave(status);
 }
 
 static int verb_create(const struct options *o)
 {
-	enum tw_refusal why;
+	enum tw_refusal refusal;
 	struct tw_ns *ns;
-	int r = tw_ns_create(o->name, 0, &o->change, tw_caller(), &why, &ns);
+	int r = tw_ns_create(o->name, 0, &o->change, caller(), &refusal, &ns);
 
-	if (r == -ERANGE)
-		refused(o, why);
-	if (r == -EEXIST)
-		die(EXIT_USAGE, "a namespace named '%s' already exists", o->name);
-	check_store(r);
 	if (r)
-		die(1, "cannot create namespace '%s': %s", o->name, strerror(-r));
+		not_created(o, r, refusal);
 	tw_ns_close(ns);
 	return 0;
 }
@@ -122,10 +125,10 @@ static int verb_create(const struct options *o)
 static int verb_join(const struct options *o)
 {
 	struct tw_ns *ns = open_named(o);
-	int status = become_member(tw_ns_path(ns), o->command);
+	int status = become_member(ns, o->command);
 
 	tw_ns_close(ns);
-	return status;
+	leave(status);
 }
 
 /* One line: where the namespace's REALTIME and rate are now. */
@@ -150,7 +153,7 @@ static void say_state(const struct options *o, const struct tw_ns *ns)
 static int verb_set(const struct options *o)
 {
 	struct tw_ns *ns = open_named(o);
-	enum tw_refusal why;
+	enum tw_refusal refusal;
 	char what[128];
 	int r;
 
@@ -166,9 +169,9 @@ static int verb_set(const struct options *o)
 			die(EXIT_USAGE, "%s is not frozen (rate %s): --resume has nothing to resume",
 			    subject(o, what, sizeof(what)), rate);
 	}
-	r = tw_ns_change(ns, &o->change, tw_caller(), &why);
+	r = tw_ns_change(ns, &o->change, caller(), &refusal);
 	if (r == -ERANGE)
-		refused(o, why);
+		refused(o, refusal);
 	if (r == -EACCES)
 		die(1, "cannot change %s: it belongs to another user", subject(o, what, sizeof(what)));
 	if (r)
@@ -202,31 +205,30 @@ static void check_unused(const struct options *o, const char *name, struct tw_ns
 
 static int verb_rm(const struct options *o)
 {
-	struct options one = *o;
+	int r;
 
-	/* every name is checked before any is removed: bad input changes nothing */
+	/* every name is checked before any is removed: bad input changes nothing,
+	 * and a namespace with members is removed only with --force */
 	for (char **n = o->names; *n; n++) {
 		struct tw_ns *ns;
 
-		one.name = *n;
-		ns = open_named(&one);
-		check_unused(o, *n, ns);
-		tw_ns_close(ns);
+		if (!tw_ns_open(*n, &ns)) {
+			check_unused(o, *n, ns);
+			tw_ns_close(ns);
+		}
 	}
-	for (char **n = o->names; *n; n++) {
-		struct tw_ns *ns;
-		int r;
-		one.name = *n;
-		ns = open_named(&one);
-		if ((r = tw_ns_remove(ns)))
-			die(1, "cannot remove namespace '%s': %s", *n, strerror(-r));
-		tw_ns_close(ns);
-	}
+	r = tw_ns_rm(o->names);
+	if (r == -ENOENT)
+		die(EXIT_USAGE, "%s", why(r));
+	if (r)
+		die(1, "cannot remove: %s", why(r));
 	return 0;
 }
 
 static int run_verb(const struct options *o)
 {
+	/* what a killed run left behind goes at the next command, whichever */
+	tw_collect();
 	switch (o->verb) {
 	case V_RUN: return verb_run(o);
 	case V_CREATE: return verb_create(o);

@@ -216,8 +216,12 @@ static void check(struct options *o, int nargs)
 		die_usage("missing NAME: %s needs a namespace name or --pid PID", o->verb_name);
 	if (o->name && o->pid)
 		die_usage("both a name ('%s') and --pid %d given; give one", o->name, (int)o->pid);
-	if (o->name && o->verb != V_RUN && !tw_name_valid(o->name))
-		die_usage("invalid namespace name '%s': use 1 to 64 of A-Z a-z 0-9 . _ -", o->name);
+	/* create makes a name; the others also take the anonymous entries ls lists */
+	for (int i = 0; o->verb != V_RUN && i < (nargs ? nargs : !!o->name); i++) {
+		const char *n = nargs ? o->names[i] : o->name;
+		if (o->verb == V_CREATE ? !tw_name_valid(n) : !tw_entry_valid(n))
+			die_usage("invalid namespace name '%s': use 1 to 64 of A-Z a-z 0-9 . _ -", n);
+	}
 }
 
 /* getopt_long's table, made from option_docs. */

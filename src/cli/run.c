@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "die.h"
 #include "exec.h"
 #include "filter.h"
@@ -20,9 +21,14 @@
  * the preload library turns clock setting into namespace changes, and this takes
  * CAP_SYS_TIME away for good from the whole tree, so a raw system call or a
  * program the library cannot reach gets EPERM.  With CAP_SETPCAP (root) the
- * capability leaves the bounding set; without it, no_new_privs keeps a setuid or
- * file-capability program from bringing it back (and keeps such programs
- * reachable by LD_PRELOAD). */
+ * capability leaves the bounding set.
+ *
+ * And no member runs on host time after exec of a setuid, setgid or
+ * file-capability program, root's included: such an exec would be a secure one
+ * (AT_SECURE), for which the loader drops LD_PRELOAD.  no_new_privs, for every
+ * member, makes the kernel run it without the privilege (the process keeps the
+ * credentials it has, root stays root), so it stays a member; it also keeps
+ * such a program from bringing CAP_SYS_TIME back. */
 static void give_up_host_clock(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -38,10 +44,10 @@ static void give_up_host_clock(void)
 			die(1, "cannot drop CAP_SYS_TIME: %s", strerror(errno));
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_TIME, 0, 0);
-	if (prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0) &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		die(1, "cannot keep the namespace from setting the host clock: %s",
-		    strerror(errno));
+	prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0); /* fails without CAP_SETPCAP */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		die(1, "cannot set no_new_privs, which keeps members on the namespace's "
+		       "clocks: %s", strerror(errno));
 }
 
 /* VAR=LIB[:what was there] */
@@ -108,27 +114,46 @@ static int refuse_unreachable(const char *file)
 	return 1;
 }
 
-/* Becomes the command, a member of the namespace at page_path.  timewarp does
- * not stay behind as a parent: the command's exit status and the signals sent
- * to it are its own, and a run's namespace is cleared away once the command is
- * gone (see tw_store_collect).  Returns only when the command cannot be run,
- * with the status to exit with (126, 127) after saying why. */
-int become_member(const char *page_path, char **command)
+/* The end of a run or join whose command could not be run.  The seccomp
+ * filter may be in place by now, with no runtime to serve what it traps: the
+ * process makes no more calls of its own choosing, and exit handlers (a
+ * sanitizer's blocks every signal, SIGSYS included, which the filter kills
+ * for) are not run. */
+void leave(int status)
+{
+	fflush(NULL);
+	_exit(status);
+}
+
+/* Becomes the command, a member of namespace ns.  timewarp does not stay
+ * behind as a parent: the command's exit status and the signals sent to it are
+ * its own, and a run's namespace is cleared away once the command is gone
+ * (src/control/collect.c).  Returns only when the command cannot be run, with
+ * the status to exit with (126, 127) after saying why. */
+int become_member(const struct tw_ns *ns, char **command)
 {
 	char lib[PATH_MAX + 32], rt[PATH_MAX + 32];
+	int bridge, e;
 
 	find_library("libtimewarp.so", lib, sizeof(lib));
 	find_library("libtimewarp-rt.so", rt, sizeof(rt));
-	if (setenv(TW_ENV_PAGE, page_path, 1))
+	if (setenv(TW_ENV_PAGE, tw_ns_path(ns), 1))
 		die(1, "cannot set %s: %s", TW_ENV_PAGE, strerror(errno));
 	add_library("LD_PRELOAD", lib);
 	add_library("LD_AUDIT", rt);
 	give_up_host_clock();
 	if (refuse_unreachable(command[0]))
 		return 126;
+	/* The page stays open across the exec, until the command has mapped it:
+	 * the collector takes an unused page for garbage (the command's runtime
+	 * closes this, src/runtime/start.c). */
+	if ((bridge = fcntl(ns->fd, F_DUPFD, TW_BRIDGE_FD_MIN)) < 0)
+		die(1, "cannot keep the clock page open across exec: %s", strerror(errno));
 	fflush(NULL);
 	trap_time_calls();
-	exec_member(command, page_path, lib, rt);
-	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	exec_member(command, tw_ns_path(ns), lib, rt);
+	e = errno;
+	close(bridge);
+	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(e));
+	return e == ENOENT ? 127 : 126;
 }

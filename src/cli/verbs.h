@@ -4,9 +4,12 @@
 
 #include "options.h"
 
-/* run.c: exec command as a member of the namespace at page_path; returns only
- * when it cannot, with the status to exit with. */
-int become_member(const char *page_path, char **command);
+/* run.c: exec command as a member of namespace ns; returns only when it
+ * cannot, with the status to exit with. */
+int become_member(const struct tw_ns *ns, char **command);
+/* run.c: exit with `status` after become_member returned, without exit
+ * handlers (the seccomp filter may be in place with nothing to serve it). */
+__attribute__((noreturn)) void leave(int status);
 
 /* show.c */
 int verb_show(const struct options *o);

@@ -160,7 +160,10 @@ static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t
 
 	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33) || shift > 32, 0))
 		return 1;
-	d0 = (int64_t)sec * 1000000000LL - b.host; /* sec < 2^33: no overflow */
+	/* sec < 2^33: the product cannot overflow; the difference can, with an
+	 * anchor no writer makes (a damaged page): left to tw_map_line */
+	if (__builtin_expect(__builtin_sub_overflow((int64_t)sec * 1000000000LL, b.host, &d0), 0))
+		return 1;
 	a = (__int128)d0 * (__int128)rate;
 	if (__builtin_expect(a >= (__int128)INT64_MAX * 4294967296 ||
 				     a <= (__int128)INT64_MIN * 4294967296, 0))

@@ -194,12 +194,14 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 			 * clocks every host serves; the ALARM ones may fail) */
 			f.virt_sec = TW_LOAD(c->fast[line].virt_sec);
 			f.virt_nsec = TW_LOAD(c->fast[line].virt_nsec);
-			if (!tw_head_moved(pg, s)) {
+			if (tw_head_moved(pg, s))
+				continue;
+			if (__builtin_expect(!tw_ts_wild(line, f.virt_sec, f.virt_nsec), 1)) {
 				ts->sec = f.virt_sec;
 				ts->nsec = f.virt_nsec;
 				return 0;
 			}
-			continue;
+			/* a damaged anchor: the map in full, below */
 		}
 		r = h->clock_gettime ? h->clock_gettime(clockid, ts)
 				     : tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0,
@@ -238,7 +240,7 @@ read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struc
 	tw_coarse_floor(clockid, ts, f.anchor_sec, b.host);
 	if (rate == TW_RATE_ONE && !tw_offset_ts(line, ts, f.off_sec, f.off_nsec, ts))
 		return 0;
-	if (rate == 0) { /* frozen: the anchor itself, already within range */
+	if (rate == 0 && !tw_ts_wild(line, f.virt_sec, f.virt_nsec)) { /* frozen: the anchor */
 		ts->sec = f.virt_sec;
 		ts->nsec = f.virt_nsec;
 		return 0;

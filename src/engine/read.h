@@ -61,19 +61,29 @@ static inline void tw_coarse_floor(long clockid, struct tw_ts *ht, int64_t ancho
 	}
 }
 
+/* Whether a time the fast paths made from the page's derived fields is not one
+ * the line can give: past its range, or nanoseconds outside [0, 1e9) (a page
+ * damaged after it was checked: the caller maps the line in full, which clamps,
+ * so that no reader hands out a malformed time). */
+static inline __attribute__((always_inline)) int tw_ts_wild(int line, int64_t sec, int64_t nsec)
+{
+	return ((uint64_t)sec >= tw_line_max_sec(line)) | ((uint64_t)nsec >= 1000000000ULL);
+}
+
 /* Rate 1: the offset alone, clamped into the line's range like tw_map_line;
  * 0, or 1 when out of range (the caller maps the line in full). */
 static inline int tw_offset_ts(int line, const struct tw_ts *ht, int64_t off_sec,
 			       int64_t off_nsec, struct tw_ts *ts)
 {
-	uint64_t max_sec = tw_line_max_sec(line);
-	int64_t sec = ht->sec + off_sec, nsec = ht->nsec + off_nsec;
+	/* wrapping sums: a damaged offset makes a wild time, not an overflow */
+	int64_t sec = (int64_t)((uint64_t)ht->sec + (uint64_t)off_sec);
+	int64_t nsec = (int64_t)((uint64_t)ht->nsec + (uint64_t)off_nsec);
 
 	if (nsec >= 1000000000LL) {
 		nsec -= 1000000000LL;
 		sec++;
 	}
-	if (__builtin_expect((uint64_t)sec >= max_sec, 0))
+	if (__builtin_expect(tw_ts_wild(line, sec, nsec), 0))
 		return 1;
 	ts->sec = sec;
 	ts->nsec = nsec;
@@ -158,7 +168,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 			/* tw_coarse_floor, in virtual terms: at rate 1 a host
 			 * reading less than a second behind the anchor is a virtual
 			 * one less than a second behind the anchor's virtual time */
-			if (coarse && __builtin_expect(t.sec <= vsec, 0)) {
+			if (coarse && __builtin_expect(t.sec <= vsec, 0) &&
+			    (uint64_t)vsec - (uint64_t)t.sec <= 1 && (uint64_t)vnsec < 1000000000ULL) {
 				int64_t lag = (vsec - t.sec) * 1000000000LL + vnsec - t.nsec;
 				if (lag > 0 && lag < 1000000000LL) {
 					t.sec = vsec;
@@ -166,7 +177,7 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 				}
 			}
 			/* out of the line's range: the full map clamps */
-			if (__builtin_expect((uint64_t)t.sec >= tw_line_max_sec(line), 0))
+			if (__builtin_expect(tw_ts_wild(line, t.sec, t.nsec), 0))
 				return 1;
 			*ts = t;
 			return 0;
@@ -226,6 +237,8 @@ tw_read_clock_vvar(const struct tw_page *pg, const struct tw_host *h, int line, 
 		a = TW_LOAD(fp->virt_sec);
 		b = TW_LOAD(fp->virt_nsec);
 		if (__builtin_expect(!tw_head_moved(pg, s), 1)) {
+			if (__builtin_expect(tw_ts_wild(line, a, b), 0))
+				return 1;
 			ts->sec = a;
 			ts->nsec = b;
 			return 0;
@@ -263,8 +276,8 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 		 * there can be */
 		if (!tw_seq_pair(&vv->seq, TW_VVAR_CLOCKMODE_TSC, &vs))
 			return 1;
-		sec = (int64_t)TW_LOAD(vv->basetime[clockid].sec) + TW_LOAD(fp->off_sec);
-		nsec = (int64_t)TW_LOAD(vv->basetime[clockid].nsec) + TW_LOAD(fp->off_nsec);
+		sec = (int64_t)(TW_LOAD(vv->basetime[clockid].sec) + (uint64_t)TW_LOAD(fp->off_sec));
+		nsec = (int64_t)(TW_LOAD(vv->basetime[clockid].nsec) + (uint64_t)TW_LOAD(fp->off_nsec));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (TW_LOAD(vv->seq) != vs)
 			return 1;
@@ -272,8 +285,8 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 			nsec -= 1000000000LL;
 			sec++;
 		}
-		/* within a second of the anchor (tw_coarse_floor) or out of range */
-		if (sec <= TW_LOAD(fp->virt_sec) || (uint64_t)sec >= tw_line_max_sec(line))
+		/* within a second of the anchor (tw_coarse_floor) */
+		if (sec <= TW_LOAD(fp->virt_sec))
 			return 1;
 	} else if (rate == 0) { /* frozen: the anchor */
 		sec = TW_LOAD(fp->virt_sec);
@@ -281,7 +294,7 @@ tw_read_coarse_quick(const struct tw_page *pg, const struct tw_host *h, int line
 	} else if (!h->memo || tw_memo_get(h->memo + (clockid - 5), vv, pg, s, &sec, &nsec)) {
 		return 1;
 	}
-	if (tw_head_moved(pg, s))
+	if (tw_head_moved(pg, s) || tw_ts_wild(line, sec, nsec))
 		return 1;
 	ts->sec = sec;
 	ts->nsec = nsec;

@@ -2,15 +2,17 @@
  * (the runtime finds and maps the clock page, or says why not and exits: a
  * member never runs on host time unannounced, DESIGN section 3). */
 #include <dlfcn.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +27,25 @@ extern void *__libc_stack_end;
 
 struct tw_member tw_self;
 static char lib_path[PATH_MAX];
+
+/* A descriptor of this member's clock page for an exec (the bridge,
+ * control.h): the new program's runtime closes it once it has the page
+ * mapped, so that the page is never left with no process holding it. */
+int tw_bridge_open(void)
+{
+	struct stat st;
+	int fd, bridge = -1;
+
+	if (!tw_self.page)
+		return -1;
+	fd = open(tw_self.page_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!fstat(fd, &st) && st.st_dev == tw_self.page_dev && st.st_ino == tw_self.page_ino)
+		bridge = fcntl(fd, F_DUPFD, TW_BRIDGE_FD_MIN);
+	close(fd);
+	return bridge;
+}
 
 /* A member's runtime (src/runtime) is started by ld.so, as an audit module,
  * before any library's constructor; where ld.so does not take audit modules,
@@ -44,6 +65,8 @@ static void join(void)
 		tw_self.host = rt->host;
 		tw_self.page = rt->page;
 		tw_self.page_path = rt->page_path;
+		tw_self.page_dev = (dev_t)rt->page_dev;
+		tw_self.page_ino = (ino_t)rt->page_ino;
 		tw_self.vdso = rt->vdso;
 	} else {
 		/* loaded without a namespace (LD_PRELOAD by hand): host time */

@@ -34,6 +34,28 @@ int tw_memcmp(const void *a, const void *b, unsigned long n)
 	return 0;
 }
 
+char *tw_utoa(unsigned long v, char buf[24])
+{
+	char *p = buf + 23;
+
+	*p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10));
+	return p;
+}
+
+char *tw_cat(char *buf, unsigned long size, const char *const *parts, unsigned n)
+{
+	unsigned long at = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		for (const char *p = parts[i]; *p && at + 1 < size; p++)
+			buf[at++] = *p;
+	buf[at] = 0;
+	return buf;
+}
+
 unsigned long tw_strlen(const char *s)
 {
 	unsigned long n = 0;
@@ -66,7 +88,8 @@ const char *tw_strerror(long err)
 	case ENAMETOOLONG: return "File name too long";
 	case EPROTO: return "not a clock page of this timewarp version";
 	case EBADMSG: return "its clock page holds values out of range (damaged)";
-	case ELOOP: return "a symbolic link where the clock page should be";
+	case ELOOP: return "a symbolic link, not a clock page";
+	case EWOULDBLOCK: return "held by another process for over a second (a lease)";
 	case ENXIO: return "not a regular file";
 	case EINVAL: return "Invalid argument";
 	default: return "unexpected error";

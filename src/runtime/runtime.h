@@ -56,6 +56,7 @@ struct tw_rt {
 	void *vdso;                /* the timewarp vDSO, or null */
 	uint64_t host_vdso_lo, host_vdso_hi; /* where the host's vDSO is */
 	char page_path[TW_PATH_MAX];
+	uint64_t page_dev, page_ino; /* the file it mapped there */
 	/* The program's own SIGSYS disposition: SIGSYS stays the runtime's, and
 	 * a SIGSYS that is not a trap of its filter goes to this. */
 	struct tw_sigaction app_sigsys;
@@ -146,6 +147,10 @@ void *tw_memset(void *d, int c, unsigned long n);
 unsigned long tw_strlen(const char *s);
 int tw_strncmp(const char *a, const char *b, unsigned long n);
 int tw_memcmp(const void *a, const void *b, unsigned long n);
+/* v in decimal, written at the end of buf: the string's start. */
+char *tw_utoa(unsigned long v, char buf[24]);
+/* The n strings of `parts` one after the other in buf (cut to its size). */
+char *tw_cat(char *buf, unsigned long size, const char *const *parts, unsigned n);
 /* Writes "timewarp: " what why "\n" to stderr. */
 void tw_say(const char *what, const char *why);
 __attribute__((noreturn)) void tw_exit(int status);
