@@ -114,7 +114,8 @@ $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 # the CLI maps the gate and installs the filter before it execs a member, and
 # execs it as the exec trap would (src/runtime/exec.c)
 CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c \
-	src/runtime/exec.c src/runtime/exec_env.c src/runtime/elf.c)
+	src/runtime/exec.c src/runtime/exec_env.c src/runtime/elf.c src/runtime/exec_mem.c \
+	src/runtime/traced.c src/runtime/selfexe.c)
 
 $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CLI_RUNTIME) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread

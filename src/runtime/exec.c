@@ -16,21 +16,13 @@
  *   - anything else, and every file exec cannot run, goes to the kernel as it
  *     is, which runs it (binfmt_misc) or fails with its own error.
  * Failures come back before anything is replaced, as the kernel's errno.
- *
- * The vectors of the new image are built in memory mapped for the exec, not
- * on the stack (a SIGSYS handler may run on a small alternate stack, and an
- * environment may be as large as the kernel accepts).  A vfork child shares
- * its parent's memory, so its mapping would outlive a successful exec in the
- * parent: the kernel is asked to clear a word when the exec is done (the
- * thread's clear_child_tid, which it clears when an exec leaves a shared
- * address space), and the next exec of the parent frees what it finds done. */
+ * The new vectors are built in memory of the exec's own (exec_mem.c); a
+ * debugger's exec is helped along (traced.c). */
 #include <asm/stat.h>
 #include <asm/statfs.h>
 #include <asm/unistd.h>
 #include <errno.h>
 #include <linux/fcntl.h>
-#include <linux/mman.h>
-#include <linux/prctl.h>
 
 #include "exec.h"
 #include "runtime.h"
@@ -43,94 +35,10 @@
 
 /* The kernel runs at most five interpreters for one exec (exec_binprm). */
 #define MAX_LEVELS 5
-#define NSCRATCH (sizeof(((struct tw_rt *)0)->exec_scratch) / sizeof(struct tw_exec_scratch))
-
-enum { FREE, TAKING, TAKEN, FREEING };
 
 static long sys(long nr, long a, long b, long c, long d, long e)
 {
 	return tw_rt_syscall(nr, a, b, c, d, e, 0);
-}
-
-/* ---- the memory of one exec ---- */
-
-struct scratch {
-	struct tw_exec_scratch *slot; /* null: untracked */
-	char *mem;
-	unsigned long len;
-	long old_tid_address; /* the thread's clear_child_tid, to restore */
-	int told;             /* the kernel was given the slot's word */
-};
-
-/* Frees what execs of vfork children left behind, now done. */
-static void collect(void)
-{
-	struct tw_rt *rt = tw_rt();
-
-	for (unsigned i = 0; i < NSCRATCH; i++) {
-		struct tw_exec_scratch *s = &rt->exec_scratch[i];
-		uint32_t taken = TAKEN;
-
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TAKEN ||
-		    __atomic_load_n(&s->user, __ATOMIC_ACQUIRE) ||
-		    !__atomic_compare_exchange_n(&s->state, &taken, FREEING, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-			continue;
-		sys(__NR_munmap, (long)s->addr, (long)s->len, 0, 0, 0);
-		s->addr = s->len = 0;
-		__atomic_store_n(&s->state, FREE, __ATOMIC_RELEASE);
-	}
-}
-
-static long take(struct scratch *h, unsigned long len)
-{
-	struct tw_rt *rt = tw_rt();
-	long m, tid;
-
-	collect();
-	h->len = (len + 4095) & ~4095UL;
-	m = sys(__NR_mmap, 0, (long)h->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-	if (m < 0 && m > -4096)
-		return m;
-	h->mem = (char *)m;
-	h->slot = 0;
-	h->told = 0;
-	h->old_tid_address = 0;
-	tid = sys(__NR_gettid, 0, 0, 0, 0, 0);
-	for (unsigned i = 0; i < NSCRATCH && !h->slot; i++) {
-		struct tw_exec_scratch *s = &rt->exec_scratch[i];
-		uint32_t free = FREE;
-
-		if (!__atomic_compare_exchange_n(&s->state, &free, TAKING, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-			continue;
-		s->addr = (uint64_t)m;
-		s->len = h->len;
-		__atomic_store_n(&s->user, (int32_t)tid, __ATOMIC_RELEASE);
-		__atomic_store_n(&s->state, TAKEN, __ATOMIC_RELEASE);
-		h->slot = s;
-	}
-	/* the word the kernel clears when this thread's exec leaves the
-	 * address space it shares (PR_GET_TID_ADDRESS: to give the thread its
-	 * own back should the exec fail) */
-	if (h->slot && !sys(__NR_prctl, PR_GET_TID_ADDRESS, (long)&h->old_tid_address, 0, 0, 0)) {
-		sys(__NR_set_tid_address, (long)&h->slot->user, 0, 0, 0, 0);
-		h->told = 1;
-	}
-	return 0;
-}
-
-/* The exec failed: the memory is this image's to free. */
-static void drop(struct scratch *h)
-{
-	if (h->told)
-		sys(__NR_set_tid_address, h->old_tid_address, 0, 0, 0, 0);
-	sys(__NR_munmap, (long)h->mem, (long)h->len, 0, 0, 0);
-	if (h->slot) {
-		h->slot->addr = h->slot->len = 0;
-		__atomic_store_n(&h->slot->user, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&h->slot->state, FREE, __ATOMIC_RELEASE);
-	}
 }
 
 /* ---- looking at the new image ---- */
@@ -281,107 +189,6 @@ kernel:
 	sys(__NR_close, fd, 0, 0, 0, 0);
 }
 
-static const char *skip(const char *s, const char *prefix)
-{
-	unsigned long n = tw_strlen(prefix);
-
-	return tw_strncmp(s, prefix, n) ? 0 : s + n;
-}
-
-/* /proc/self/exe and its other names (selfexe.c) */
-int tw_is_self_exe(long dirfd, const char *path)
-{
-	char mine[40];
-	const char *s;
-
-	if (dirfd != AT_FDCWD && path[0] != '/')
-		return 0;
-	if (!tw_strncmp(path, "/proc/self/exe", 15) || !tw_strncmp(path, "/proc/thread-self/exe", 22))
-		return 1;
-	tw_put_dec(mine + 6, (unsigned long)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0));
-	tw_memcpy(mine, "/proc/", 6);
-	if (!(s = skip(path, mine)) || *s++ != '/')
-		return 0;
-	if (!tw_strncmp(s, "exe", 4))
-		return 1;
-	/* /proc/PID/task/TID/exe, a thread of this process */
-	if (!(s = skip(s, "task/")) || *s < '0' || *s > '9')
-		return 0;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	return !tw_strncmp(s, "/exe", 5);
-}
-
-/* ---- a traced vfork child ----
- *
- * A debugger starts its program in a vfork child that asks to be traced
- * (PTRACE_TRACEME) and execs (gdb does).  Its exec is trapped, and a traced
- * process's signal stops it for its tracer: the debugger, which is blocked in
- * vfork until that very exec.  So a vfork child's PTRACE_TRACEME is kept
- * until its exec, and made (through the gate) right before it: the kernel
- * then stops the new image for the debugger as it always does.  Nothing can
- * tell the difference: the tracer could not act on the child before the exec
- * anyway. */
-#define KCMP_VM_ 1
-#define NTRACEME (sizeof(((struct tw_rt *)0)->exec_traceme) / sizeof(int32_t))
-
-long tw_serve_ptrace(const struct tw_call *c)
-{
-	struct tw_rt *rt = tw_rt();
-	long pid = sys(__NR_getpid, 0, 0, 0, 0, 0), tid = sys(__NR_gettid, 0, 0, 0, 0, 0);
-
-	/* a vfork child: its address space is its parent's */
-	if (c->a[0] != 0 /* PTRACE_TRACEME */ ||
-	    sys(__NR_kcmp, pid, sys(__NR_getppid, 0, 0, 0, 0, 0), KCMP_VM_, 0, 0))
-		return sys(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
-	for (unsigned i = 0; i < NTRACEME; i++) {
-		int32_t free = 0;
-
-		if (!__atomic_compare_exchange_n(&rt->exec_traceme[i], &free, (int32_t)tid, 0,
-						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			continue;
-		/* should the child _exit instead, the kernel frees the slot */
-		sys(__NR_set_tid_address, (long)&rt->exec_traceme[i], 0, 0, 0, 0);
-		return 0;
-	}
-	return sys(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
-}
-
-/* The PTRACE_TRACEME this thread asked for, made now (and its slot no longer
- * the word the kernel clears for it). */
-static void traceme(struct scratch *h)
-{
-	struct tw_rt *rt = tw_rt();
-	int32_t tid = 0;
-
-	for (unsigned i = 0; i < NTRACEME; i++) {
-		int32_t t = __atomic_load_n(&rt->exec_traceme[i], __ATOMIC_ACQUIRE);
-
-		if (!t)
-			continue;
-		if (!tid)
-			tid = (int32_t)sys(__NR_gettid, 0, 0, 0, 0, 0);
-		if (t == tid) {
-			if (h->old_tid_address == (long)&rt->exec_traceme[i])
-				h->old_tid_address = 0;
-			__atomic_store_n(&rt->exec_traceme[i], 0, __ATOMIC_RELEASE);
-			sys(__NR_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0, 0);
-		}
-	}
-}
-
-/* ---- a static program under a tracer ----
- *
- * A debugger that starts a program stops it at its exec and sets its
- * breakpoints then, in the program's code: the loader's exec would show it a
- * process where the program is not mapped yet.  So a static program exec'd
- * while traced (gdb's, strace's) is exec'd as a copy (a memfd) whose headers
- * name the runtime as its ELF interpreter: the kernel maps the program where
- * it always does, and the runtime beside it, which starts and enters the
- * program as the loader would (loader.c).  The copy costs its size in memory
- * while the program runs; only traced programs pay it. */
-#define MFD_CLOEXEC_ 1U
-
 long tw_read_file(const char *path, char *buf, unsigned long size)
 {
 	long fd = sys(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0), n;
@@ -394,77 +201,12 @@ long tw_read_file(const char *path, char *buf, unsigned long size)
 	return n;
 }
 
-/* Whether this thread is traced (its /proc/thread-self/status's TracerPid);
- * b->ph is the room to read it in. */
-static int traced(struct looking *b)
-{
-	char *t = (char *)b->ph;
-
-	if (tw_read_file("/proc/thread-self/status", t, sizeof(b->ph)) <= 0)
-		return 0;
-	for (; *t; t++)
-		if (!tw_strncmp(t, "\nTracerPid:", 11)) {
-			for (t += 11; *t == ' ' || *t == '\t'; t++)
-				;
-			return *t != '0';
-		}
-	return 0;
-}
-
-/* The program `fd` copied to a memfd with its interpreter the runtime at
- * `rt`: a PT_NOTE (else a PT_GNU_STACK asking for no executable stack) of its
- * headers made the PT_INTERP, the path after its end.  The memfd, or -errno
- * (then the loader's exec it is). */
-static long interp_copy(long fd, const char *path, const char *rt, struct looking *b)
-{
-	const char *name = path;
-	Elf64_Ehdr eh;
-	struct stat st;
-	long m, r = -ENOEXEC, off = 0, size, at = -1, len = (long)tw_strlen(rt) + 1;
-
-	for (const char *q = path; *q; q++)
-		if (*q == '/')
-			name = q + 1;
-	if (sys(__NR_fstat, fd, (long)&st, 0, 0, 0))
-		return -EIO;
-	size = st.st_size;
-	m = sys(__NR_memfd_create, (long)name, MFD_CLOEXEC_, 0, 0, 0);
-	if (m < 0)
-		return m;
-	while (off < size)
-		if ((r = sys(__NR_sendfile, m, fd, (long)&off, size - off, 0)) <= 0)
-			goto fail;
-	r = -ENOEXEC;
-	if (sys(__NR_pread64, m, (long)&eh, sizeof(eh), 0, 0) != sizeof(eh) ||
-	    sys(__NR_pread64, m, (long)b->ph, (long)(eh.e_phnum * sizeof(Elf64_Phdr)),
-		(long)eh.e_phoff, 0) != (long)(eh.e_phnum * sizeof(Elf64_Phdr)))
-		goto fail;
-	for (long i = 0; i < eh.e_phnum && at < 0; i++)
-		if (b->ph[i].p_type == PT_NOTE)
-			at = i;
-	for (long i = 0; i < eh.e_phnum && at < 0; i++)
-		if (b->ph[i].p_type == PT_GNU_STACK && !(b->ph[i].p_flags & PF_X))
-			at = i;
-	if (at < 0)
-		goto fail;
-	b->ph[at] = (Elf64_Phdr){ .p_type = PT_INTERP, .p_flags = PF_R, .p_offset = (uint64_t)size,
-				  .p_filesz = (uint64_t)len, .p_memsz = (uint64_t)len, .p_align = 1 };
-	if (sys(__NR_pwrite64, m, (long)rt, len, size, 0) != len ||
-	    sys(__NR_pwrite64, m, (long)&b->ph[at], sizeof(Elf64_Phdr),
-		(long)(eh.e_phoff + (uint64_t)at * sizeof(Elf64_Phdr)), 0) != sizeof(Elf64_Phdr))
-		goto fail;
-	return m;
-fail:
-	sys(__NR_close, m, 0, 0, 0, 0);
-	return r < 0 ? r : -EIO;
-}
-
 /* ---- the exec ---- */
 
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
 	     char *const envp[], long flags, int *refused)
 {
-	struct scratch h;
+	struct tw_exec_mem h;
 	struct chain c;
 	struct looking *b;
 	char *filename, *extra = 0, **env, **args = (char **)argv;
@@ -477,7 +219,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	tw_env_member(envp, p, "", 0, 0, &env_ptrs, &env_bytes);
 	room = sizeof(struct looking) + 2 * (plen + 64) + sizeof(TW_ENV_EXEC) + 24 + env_bytes +
 	       8 * (env_ptrs + tw_argv_count(argv, MAX_LEVELS)) + 64;
-	if ((r = take(&h, room)))
+	if ((r = tw_exec_mem_take(&h, room)))
 		return r;
 	b = (struct looking *)h.mem;
 	filename = h.mem + sizeof(*b);
@@ -487,7 +229,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		tw_say(c.culprit, "not an x86-64 program: timewarp cannot give it the namespace's "
 				  "clocks, and does not run it on host time");
 		*refused = 1;
-		drop(&h);
+		tw_exec_mem_drop(&h);
 		return -ENOEXEC;
 	}
 	if (c.kind == STATIC && !p->audit) {
@@ -496,7 +238,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		       "statically linked, and timewarp's runtime (libtimewarp-rt.so) that would "
 		       "load it is not known here: not run on host time");
 		*refused = 1;
-		drop(&h);
+		tw_exec_mem_drop(&h);
 		return -ENOEXEC;
 	}
 	if (c.kind == STATIC) {
@@ -512,7 +254,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	env = (char **)(((unsigned long)filename + 2 * (plen + 64) + sizeof(TW_ENV_EXEC) + 24 + 7) &
 			~7UL);
 	tw_env_member(envp, p, extra, env, (char *)(env + env_ptrs), &env_ptrs, &env_bytes);
-	traceme(&h);
+	tw_exec_traceme(&h);
 	if (c.kind == KERNEL) {
 		r = dirfd == AT_FDCWD && !flags
 			    ? sys(__NR_execve, (long)path, (long)argv, (long)env, 0, 0)
@@ -525,8 +267,9 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		}
 		/* the descriptor is the loader's to take */
 		sys(__NR_fcntl, c.fd, F_SETFD, 0, 0, 0);
-		if (traced(b) && (m = interp_copy(c.fd, c.levels ? c.name[c.levels - 1] : path,
-						  p->audit, b)) >= 0) {
+		if (tw_exec_traced((char *)b->ph, sizeof(b->ph)) &&
+		    (m = tw_exec_interp_copy(c.fd, c.levels ? c.name[c.levels - 1] : path, p->audit,
+					     b->ph)) >= 0) {
 			r = sys(__NR_execveat, m, (long)"", (long)args, (long)env, AT_EMPTY_PATH);
 			sys(__NR_close, m, 0, 0, 0, 0);
 		} else {
@@ -534,7 +277,7 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		}
 		sys(__NR_close, c.fd, 0, 0, 0, 0);
 	}
-	drop(&h);
+	tw_exec_mem_drop(&h);
 	return r;
 }
 

@@ -5,6 +5,8 @@
  *     and a statically linked program is started through the loader;
  *   - loader.c: the loader, libtimewarp-rt.so run as a program: it starts the
  *     runtime, maps the static program beside it and jumps to its entry;
+ *   - exec_mem.c: the memory an exec builds the new vectors in;
+ *   - traced.c: execs under a debugger;
  *   - exec_env.c, elf.c: the pure parts (environments, argument vectors,
  *     script lines, ELF headers), unit-tested on their own;
  *   - selfexe.c: /proc/self/exe of a program the loader started.
@@ -39,14 +41,42 @@ struct tw_exec_paths {
  * on failure, -errno, with the calling image intact. */
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
 	     char *const envp[], long flags, int *refused);
-/* Whether (dirfd, path) names this process's /proc/self/exe. */
-int tw_is_self_exe(long dirfd, const char *path);
 /* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
  * its length, or -errno. */
 long tw_read_file(const char *path, char *buf, unsigned long size);
 /* Records the library paths of this image's environment for its execs
  * (called as the runtime starts). */
 void tw_exec_record(char *const envp[]);
+
+/* ---- exec_mem.c ---- */
+/* The memory of one exec, safe in a vfork child. */
+struct tw_exec_mem {
+	struct tw_exec_scratch *slot; /* where it is noted (null: not noted) */
+	char *mem;
+	unsigned long len;
+	long old_tid_address; /* the thread's clear_child_tid, to give back */
+	int told;             /* the kernel was given the slot's word */
+};
+/* At least len bytes, zeroed; 0 or -errno. */
+long tw_exec_mem_take(struct tw_exec_mem *h, unsigned long len);
+/* The exec failed: the memory is this image's to free. */
+void tw_exec_mem_drop(struct tw_exec_mem *h);
+
+/* ---- traced.c ---- */
+/* The PTRACE_TRACEME this thread (a vfork child) asked for and the runtime
+ * kept: made now, right before its exec. */
+void tw_exec_traceme(struct tw_exec_mem *h);
+/* Whether this thread is traced; buf (size bytes) is room to find out in. */
+int tw_exec_traced(char *buf, unsigned long size);
+/* The program `fd` copied to a memfd whose headers name the runtime `rt` as
+ * its interpreter (a PT_NOTE, else a PT_GNU_STACK asking for no executable
+ * stack, made the PT_INTERP; the path after the file's end); ph is room for
+ * 4096 bytes of program headers.  The memfd, or -errno. */
+long tw_exec_interp_copy(long fd, const char *path, const char *rt, Elf64_Phdr *ph);
+
+/* ---- selfexe.c ---- */
+/* Whether (dirfd, path) names this process's /proc/self/exe. */
+int tw_is_self_exe(long dirfd, const char *path);
 
 /* ---- exec_env.c (pure) ---- */
 /* The member environment of `envp`: TIMEWARP_NS, LD_PRELOAD and LD_AUDIT put

@@ -13,6 +13,36 @@
 #include "runtime.h"
 #include "serve.h"
 
+static const char *skip(const char *s, const char *prefix)
+{
+	unsigned long n = tw_strlen(prefix);
+
+	return tw_strncmp(s, prefix, n) ? 0 : s + n;
+}
+
+int tw_is_self_exe(long dirfd, const char *path)
+{
+	char mine[40];
+	const char *s;
+
+	if (dirfd != AT_FDCWD && path[0] != '/')
+		return 0;
+	if (!tw_strncmp(path, "/proc/self/exe", 15) || !tw_strncmp(path, "/proc/thread-self/exe", 22))
+		return 1;
+	tw_put_dec(mine + 6, (unsigned long)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0));
+	tw_memcpy(mine, "/proc/", 6);
+	if (!(s = skip(path, mine)) || *s++ != '/')
+		return 0;
+	if (!tw_strncmp(s, "exe", 4))
+		return 1;
+	/* /proc/PID/task/TID/exe, a thread of this process */
+	if (!(s = skip(s, "task/")) || *s < '0' || *s > '9')
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return !tw_strncmp(s, "/exe", 5);
+}
+
 static long answer(char *buf, long size)
 {
 	const char *exe = tw_rt()->exe_path;
@@ -31,7 +61,7 @@ long tw_serve_readlink(const struct tw_call *c)
 	const char *path = (const char *)c->a[0];
 
 	if (!tw_rt()->exe_path[0] || !path || !tw_is_self_exe(AT_FDCWD, path))
-		return tw_pass(c);
+		return tw_rt_syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], 0, 0);
 	return answer((char *)c->a[1], c->a[2]);
 }
 
@@ -40,6 +70,6 @@ long tw_serve_readlinkat(const struct tw_call *c)
 	const char *path = (const char *)c->a[1];
 
 	if (!tw_rt()->exe_path[0] || !path || !tw_is_self_exe(c->a[0], path))
-		return tw_pass(c);
+		return tw_rt_syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], 0, 0);
 	return answer((char *)c->a[2], c->a[3]);
 }
