@@ -90,13 +90,13 @@ static void exec_member(char **command, const char *page_path, const char *lib, 
 {
 	struct tw_exec_paths paths = { page_path, lib, rt, NULL };
 	char path[PATH_MAX];
-	int r = tw_exec_find(command[0], path, sizeof(path)), refused;
+	int r = tw_exec_find(command[0], path, sizeof(path));
 
 	if (r) {
 		errno = -r;
 		return;
 	}
-	errno = (int)-tw_exec(&paths, AT_FDCWD, path, command, environ, 0, &refused);
+	errno = (int)-tw_exec(&paths, AT_FDCWD, path, command, environ, 0);
 }
 
 /* A program of another machine or class (32-bit) would run on host time: say

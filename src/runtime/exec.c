@@ -204,7 +204,7 @@ long tw_read_file(const char *path, char *buf, unsigned long size)
 /* ---- the exec ---- */
 
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
-	     char *const envp[], long flags, int *refused)
+	     char *const envp[], long flags)
 {
 	struct tw_exec_mem h;
 	struct chain c;
@@ -213,7 +213,6 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	unsigned long env_ptrs, env_bytes, plen = tw_strlen(path), room;
 	long r, m;
 
-	*refused = 0;
 	/* room for: looking, the file name, the loader's variable, the
 	 * environment and the argument vector */
 	tw_env_member(envp, p, "", 0, 0, &env_ptrs, &env_bytes);
@@ -228,7 +227,6 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 	if (c.kind == FOREIGN) {
 		tw_say(c.culprit, "not an x86-64 program: timewarp cannot give it the namespace's "
 				  "clocks, and does not run it on host time");
-		*refused = 1;
 		tw_exec_mem_drop(&h);
 		return -ENOEXEC;
 	}
@@ -237,7 +235,6 @@ long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *
 		tw_say(c.levels ? c.name[c.levels - 1] : path,
 		       "statically linked, and timewarp's runtime (libtimewarp-rt.so) that would "
 		       "load it is not known here: not run on host time");
-		*refused = 1;
 		tw_exec_mem_drop(&h);
 		return -ENOEXEC;
 	}
@@ -305,11 +302,9 @@ static long member_exec(long dirfd, const char *path, char *const argv[], char *
 		rt->exec_audit[0] ? rt->exec_audit : 0,
 		rt->exe_path[0] ? rt->exe_path : 0,
 	};
-	int refused;
-
 	if (!rt->page)
 		p.page = 0;
-	return tw_exec(&p, dirfd, path, argv, envp, flags, &refused);
+	return tw_exec(&p, dirfd, path, argv, envp, flags);
 }
 
 long tw_serve_execve(const struct tw_call *c)

@@ -37,10 +37,10 @@ struct tw_exec_paths {
  * member: the kernel's exec when the program loads the runtime itself (a
  * dynamic x86-64 program, or what the kernel alone knows how to run), the
  * loader when it is statically linked, a refusal (a sentence on stderr,
- * -ENOEXEC, and *refused set) for what timewarp cannot serve.  Returns only
- * on failure, -errno, with the calling image intact. */
+ * -ENOEXEC) for what timewarp cannot serve.  Returns only on failure, -errno,
+ * with the calling image intact. */
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
-	     char *const envp[], long flags, int *refused);
+	     char *const envp[], long flags);
 /* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
  * its length, or -errno. */
 long tw_read_file(const char *path, char *buf, unsigned long size);
