@@ -28,6 +28,14 @@ bad_input "no verb" "missing verb"
 bad_input "unknown verb" "unknown verb 'frobnicate'" frobnicate
 bad_input "unknown option" "unknown option '--bogus'" run --bogus -- true
 bad_input "option without value" "option '--at' needs a value" run --at
+bad_input "flag with a value" "option '--json' takes no value" show --json=1 x
+bad_input "flag with a short name, with a value" "option '--force' takes no value" rm --force=1 x
+bad_input "unknown short option" "unknown option '-z'" ls -qz
+bad_input "unknown short option, not ASCII" "unknown option '-é'" run -é -- true
+bad_input "a newline in a value" "invalid namespace name 'a\\\\nb'" create $'a\nb'
+bad_input "a terminal escape in a value" "invalid date '2030\\\\x1b\\[31m' for --at" run --at $'2030\e[31m' -- true
+bad_input "pid with a space" "invalid pid ' 5' for --pid" show --pid ' 5'
+bad_input "pid with a sign" "invalid pid '\\+5' for --pid" show --pid +5
 bad_input "option of another verb" "--advance does not apply to run" run --advance 1d -- true
 bad_input "missing command" "missing command" run --at @0
 bad_input "missing command after --" "missing command" run --offset 1d --

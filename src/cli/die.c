@@ -2,17 +2,44 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "die.h"
 
 static const char *hint_verb;
 
+void put_printable(const char *s, const char *also)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '\n')
+			fputs("\\n", stderr);
+		else if (*c == '\t')
+			fputs("\\t", stderr);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(stderr, "\\x%02x", *c);
+		else {
+			if (strchr(also, *c))
+				fputc('\\', stderr);
+			fputc(*c, stderr);
+		}
+	}
+}
+
 /* Messages carry the name the program was started by, as util-linux does, so
- * a copy installed as another name speaks for itself. */
+ * a copy installed as another name speaks for itself.  The values they quote
+ * are the user's, and may hold a newline or a terminal's escape sequence:
+ * written escaped, a message stays one line and never drives the terminal. */
 static void say(const char *fmt, va_list ap)
 {
+	char *msg;
+
 	fprintf(stderr, "%s: ", program_invocation_short_name);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs(fmt, stderr); /* out of memory: at least what went wrong */
+	} else {
+		put_printable(msg, "");
+		free(msg);
+	}
 	fputc('\n', stderr);
 }
 

@@ -11,13 +11,23 @@
 #include "die.h"
 #include "options.h"
 
-/* An argument as a shell would need it: bare when it is plain, else quoted. */
+/* An argument as a shell would need it: bare when it is plain, else quoted;
+ * with control characters in it as bash's $'...', which keeps the line one
+ * line and the terminal undriven. */
 static void put_word(const char *w)
 {
 	if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			    "0123456789@%+=:,./_-") == strlen(w)) {
 		fputs(w, stderr);
 		return;
+	}
+	for (const unsigned char *c = (const unsigned char *)w; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f) {
+			fputs("$'", stderr);
+			put_printable(w, "'\\");
+			fputc('\'', stderr);
+			return;
+		}
 	}
 	fputc('\'', stderr);
 	for (; *w; w++) {

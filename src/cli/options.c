@@ -1,5 +1,6 @@
 /* Parsing the command line (util-linux style: getopt_long with a leading '+', so
  * options stop at the command; combinations checked after the loop). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -165,7 +166,8 @@ static pid_t parse_pid(const char *arg)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+	/* digits only: strtol would also take " 5" and "+5" */
+	if (errno || !isdigit((unsigned char)arg[0]) || *end || v <= 0 || v > INT_MAX)
 		die_usage("invalid pid '%s' for --pid: not a process id", arg);
 	return (pid_t)v;
 }
@@ -262,7 +264,7 @@ void parse_options(int argc, char **argv, struct options *o)
 {
 	static struct option longopts[NOPTS];
 	char shorts[NOPTS + 3];
-	int nargs = 0, opt, v;
+	int nargs = 0, opt, v, word;
 
 	*o = (struct options){ 0 };
 	if (argc < 2)
@@ -295,6 +297,7 @@ void parse_options(int argc, char **argv, struct options *o)
 	if (!o->names)
 		die(1, "out of memory");
 	for (;;) {
+		word = optind; /* the argument getopt reads now ('+': it skips none) */
 		opt = getopt_long(argc, argv, shorts, longopts, NULL);
 		if (opt == -1) {
 			int after_dashes = optind > 1 && !strcmp(argv[optind - 1], "--");
@@ -321,9 +324,14 @@ void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERSION:
 			print_version();
 		case '?':
-			if (optopt)
+			/* getopt names a known long option given a value it does
+			 * not take (--json=1) by its value; an unknown short one by
+			 * its byte, which may be the first of a character's */
+			if (!strncmp(argv[word], "--", 2) && optopt && doc_of(optopt))
+				die_usage("option '--%s' takes no value", doc_of(optopt)->name);
+			if (optopt > ' ' && optopt < 0x7f)
 				die_usage("unknown option '-%c'", optopt);
-			die_usage("unknown option '%s'", argv[optind - 1]);
+			die_usage("unknown option '%s'", argv[word]);
 		case ':':
 			die_usage("option '%s' needs a value", argv[optind - 1]);
 		}
