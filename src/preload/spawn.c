@@ -192,8 +192,9 @@ static void leave(struct member_exec *me)
 	if (enter(envp, var##_r, var##_s, &var))                                     \
 	return fail
 
-/* A program the preload library cannot reach (statically linked, 32-bit) would
- * run on host time: refuse it with a sentence on stderr.  `search`: look `file`
+/* A program no namespace can serve (32-bit) would run on host time: refuse it
+ * with a sentence on stderr (a statically linked one is the runtime's to load:
+ * src/runtime/exec.c).  `search`: look `file`
  * up in PATH as execvp does. */
 static int unreachable(const char *file, int search)
 {
@@ -208,8 +209,8 @@ static int unreachable(const char *file, int search)
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
 	n = snprintf(msg, sizeof(msg),
-		     "timewarp: %s is statically linked or not x86-64: timewarp cannot give it "
-		     "the namespace's clocks yet, and does not run it on host time\n", culprit);
+		     "timewarp: %s: not an x86-64 program: timewarp cannot give it the "
+		     "namespace's clocks, and does not run it on host time\n", culprit);
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
 		(void)w;
