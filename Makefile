@@ -53,8 +53,10 @@ endif
 
 ENGINE_SRC := $(wildcard src/engine/*.c)
 # The member runtime (src/runtime): freestanding like the engine; audit.c is
-# its entry as ld.so's audit module, in libtimewarp-rt.so only.
-RUNTIME_SRC := $(filter-out src/runtime/audit.c,$(wildcard src/runtime/*.c))
+# its entry as ld.so's audit module and loader.c its entry as a program (the
+# loader of static programs), both in libtimewarp-rt.so only.
+RUNTIME_ENTRIES := src/runtime/audit.c src/runtime/loader.c
+RUNTIME_SRC := $(filter-out $(RUNTIME_ENTRIES),$(wildcard src/runtime/*.c))
 CONTROL_SRC := $(wildcard src/control/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 PRELOAD_SRC := $(wildcard src/preload/*.c)
@@ -109,8 +111,11 @@ $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
-# the CLI maps the gate and installs the filter before it execs a member
-CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c)
+# the CLI maps the gate and installs the filter before it execs a member, and
+# execs it as the exec trap would (src/runtime/exec.c)
+CLI_RUNTIME := $(call hobj,src/runtime/gate.c src/runtime/filter.c src/runtime/mini.c \
+	src/runtime/exec.c src/runtime/exec_env.c src/runtime/elf.c src/runtime/exec_mem.c \
+	src/runtime/traced.c src/runtime/selfexe.c)
 
 $(BUILD)/timewarp: $(call hobj,$(CLI_SRC)) $(CLI_RUNTIME) $(CONTROL_LIB)
 	$(CC) $(BASE) $(HOST_SAN) -o $@ $^ -lpthread
@@ -144,16 +149,21 @@ $(BUILD)/guest/runtime/vdso_image.o: src/runtime/vdso_image.S $(VDSO)
 	@mkdir -p $(@D)
 	$(CC) -c -Wa,-I$(BUILD) $< -o $@
 
-# The member runtime as ld.so's audit module: no libc, nothing exported but
-# la_version.  It needs ld.so itself, for __libc_stack_end (where the
-# program's arguments, environment and auxiliary vector are): an audit module
-# lives in a link namespace of its own whose only scope is what it depends on,
-# so without ld.so among its needs that symbol would not be found there.
+# The member runtime as ld.so's audit module (no libc, nothing exported but
+# la_version), and as the loader of static programs (its entry point, run with
+# nothing relocated: no relocation may be needed but la_version's use of
+# ld.so's __libc_stack_end).  As an audit module it needs ld.so itself, for
+# __libc_stack_end (where the program's arguments, environment and auxiliary
+# vector are): an audit module lives in a link namespace of its own whose only
+# scope is what it depends on, so without ld.so among its needs that symbol
+# would not be found there.  (Run as a program, no ld.so reads its needs.)
 LDSO := $(shell $(CC) -print-file-name=ld-linux-x86-64.so.2)
 RUNTIME_OBJ := $(call gobj,$(RUNTIME_SRC) $(ENGINE_SRC)) $(BUILD)/guest/runtime/vdso_image.o
-$(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,src/runtime/audit.c)
+$(BUILD)/libtimewarp-rt.so: $(RUNTIME_OBJ) $(call gobj,$(RUNTIME_ENTRIES))
 	$(CC) -nostdlib -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -Wl,--gc-sections \
-		$(GUEST_SAN) -o $@ $^ -Wl,--no-as-needed $(LDSO)
+		-Wl,-e,tw_loader_entry $(GUEST_SAN) -o $@ $^ -Wl,--no-as-needed $(LDSO)
+	@if readelf -rW $@ | grep R_X86_64 | grep -qv 'GLOB_DAT.* __libc_stack_end'; then \
+		echo "$@ needs relocations:"; readelf -rW $@; rm -f $@; exit 1; fi
 
 # Exports exactly the interposed entry points (marked TW_EXPORT).
 $(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(CONTROL_SRC)) $(RUNTIME_OBJ)
@@ -184,6 +194,23 @@ $(BUILD)/tests/tw-writer: tests/helpers/writer.c tests/unit/stepper.h $(CONTROL_
 	$(CC) $(BASE) $(HOST_SAN) -Itests/unit -o $@ $< $(CONTROL_LIB) -lpthread
 
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/tw-%,$(wildcard tests/helpers/*.c))
+
+# tw-image also statically linked, the ways static programs are built: glibc
+# -static, -static-pie, and musl (when musl-gcc is there; its tests say SKIP
+# otherwise).  No sanitizer: the runtime loads them as they are.
+MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
+STATIC_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 $(WARN)
+$(BUILD)/tests/tws-image-glibc: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -static -o $@ $<
+$(BUILD)/tests/tws-image-pie: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -static-pie -o $@ $<
+$(BUILD)/tests/tws-image-musl: tests/helpers/image.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(STATIC_CFLAGS) -static -o $@ $<
+HELPERS += $(BUILD)/tests/tws-image-glibc $(BUILD)/tests/tws-image-pie \
+	$(if $(MUSL_CC),$(BUILD)/tests/tws-image-musl)
 
 # A staged install beside the build, for the tests of the installed layout.
 stage: all
@@ -224,7 +251,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(BUILD)/timewarp $(DESTDIR)$(BINDIR)/timewarp
-	install -m 644 $(BUILD)/libtimewarp.so $(BUILD)/libtimewarp-rt.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 644 $(BUILD)/libtimewarp.so $(DESTDIR)$(PKGLIBDIR)/
+	install -m 755 $(BUILD)/libtimewarp-rt.so $(DESTDIR)$(PKGLIBDIR)/
 	install -m 644 $(CONTROL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(CONTROL_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(CONTROL_SO)) $(DESTDIR)$(LIBDIR)/$(CONTROL_SONAME)

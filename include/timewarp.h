@@ -150,10 +150,11 @@ void tw_members_free(struct tw_members *ms);
 
 /* ---- programs ------------------------------------------------------------ */
 
-/* 0 when a program started from `path` loads the preload library (a dynamically
- * linked x86-64 ELF, or a script whose interpreter is one); -ENOEXEC when it is
- * statically linked or 32-bit and so would run on host time, with the binary
- * named in `culprit`.  No allocation: safe between vfork and exec. */
+/* 0 when a program started from `path` can be a member (an x86-64 ELF,
+ * dynamically or statically linked, or a script whose interpreter is one);
+ * -ENOEXEC when it is of another class or machine (32-bit) and would run on
+ * host time, with the binary named in `culprit`.  No allocation: safe between
+ * vfork and exec. */
 int tw_exec_reachable(const char *path, char *culprit, size_t culprit_len);
 /* The file execvp would run for `file` (PATH search), into buf. */
 int tw_exec_find(const char *file, char *buf, size_t n);

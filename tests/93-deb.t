@@ -46,6 +46,9 @@ if [ -n "$user" ]; then
 else
 	skip 1 "no ordinary user to run as"
 fi
+# a statically linked program: the installed runtime loads it
+is "$(/usr/bin/timewarp run --at @2000000000 --freeze -- "$TW_BUILD/tests/tws-image-glibc" read |
+	awk '$1 == "raw" { print $2 }')" 2000000000.000000000 "the installed timewarp runs a static program"
 if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
 	skip 3 "dpkg here leaves manual pages out (path-exclude in /etc/dpkg/dpkg.cfg.d)"
 elif have man; then

@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "die.h"
+#include "exec.h"
 #include "filter.h"
 #include "runtime.h"
 #include "verbs.h"
@@ -82,9 +83,12 @@ static void trap_time_calls(void)
 		    strerror((int)-r));
 }
 
-/* execvp, its system call made through the gate. */
-static void exec_member(char **command)
+/* execvp, made as the exec trap makes a member's exec (src/runtime/exec.c):
+ * a statically linked command is started by the runtime's loader.  Its
+ * system calls go through the gate. */
+static void exec_member(char **command, const char *page_path, const char *lib, const char *rt)
 {
+	struct tw_exec_paths paths = { page_path, lib, rt, NULL };
 	char path[PATH_MAX];
 	int r = tw_exec_find(command[0], path, sizeof(path));
 
@@ -92,11 +96,11 @@ static void exec_member(char **command)
 		errno = -r;
 		return;
 	}
-	errno = (int)-tw_rt_syscall(SYS_execve, (long)path, (long)command, (long)environ, 0, 0, 0);
+	errno = (int)-tw_exec(&paths, AT_FDCWD, path, command, environ, 0);
 }
 
-/* A static binary would run on host time (the preload library cannot reach
- * it): say so rather than run it. */
+/* A program of another machine or class (32-bit) would run on host time: say
+ * so rather than run it. */
 static int refuse_unreachable(const char *file)
 {
 	char path[PATH_MAX], culprit[256];
@@ -105,8 +109,8 @@ static int refuse_unreachable(const char *file)
 		return 0; /* execvp reports it */
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
-	fprintf(stderr, "timewarp: cannot run '%s': %s is statically linked or not x86-64, and "
-		"timewarp cannot give it the namespace's clocks yet\n", file, culprit);
+	fprintf(stderr, "timewarp: cannot run '%s': %s is not an x86-64 program, and timewarp "
+		"cannot give it the namespace's clocks\n", file, culprit);
 	return 1;
 }
 
@@ -147,7 +151,7 @@ int become_member(const struct tw_ns *ns, char **command)
 		die(1, "cannot keep the clock page open across exec: %s", strerror(errno));
 	fflush(NULL);
 	trap_time_calls();
-	exec_member(command);
+	exec_member(command, tw_ns_path(ns), lib, rt);
 	e = errno;
 	close(bridge);
 	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(e));

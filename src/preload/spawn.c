@@ -15,8 +15,7 @@
  * variables.)
  *
  * Each keeps the clock page open across the exec (the bridge, control.h), so
- * that it is never unused while the new program starts, and makes the
- * PTRACE_TRACEME a vfork child deferred to its exec (src/runtime/traceme.c). */
+ * that it is never unused while the new program starts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,7 +28,6 @@
 #include <unistd.h>
 
 #include "preload.h"
-#include "runtime.h"
 #include "timewarp.h"
 
 #define PAGE_VAR TW_ENV_PAGE "="
@@ -194,8 +192,9 @@ static void leave(struct member_exec *me)
 	if (enter(envp, var##_r, var##_s, &var))                                     \
 	return fail
 
-/* A program the preload library cannot reach (statically linked, 32-bit) would
- * run on host time: refuse it with a sentence on stderr.  `search`: look `file`
+/* A program no namespace can serve (32-bit) would run on host time: refuse it
+ * with a sentence on stderr (a statically linked one is the runtime's to load:
+ * src/runtime/exec.c).  `search`: look `file`
  * up in PATH as execvp does. */
 static int unreachable(const char *file, int search)
 {
@@ -210,8 +209,8 @@ static int unreachable(const char *file, int search)
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
 	n = snprintf(msg, sizeof(msg),
-		     "timewarp: %s is statically linked or not x86-64: timewarp cannot give it "
-		     "the namespace's clocks yet, and does not run it on host time\n", culprit);
+		     "timewarp: %s: not an x86-64 program: timewarp cannot give it the "
+		     "namespace's clocks, and does not run it on host time\n", culprit);
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
 		(void)w;
@@ -253,7 +252,6 @@ TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	execve_fn *f = (execve_fn *)next(N_EXECVE);
 	REFUSE_UNREACHABLE(path, 0);
 	MEMBER_EXEC(me, envp, -1);
-	tw_rt_before_exec();
 	int r = f(path, argv, me.env);
 
 	leave(&me);
@@ -265,7 +263,6 @@ TW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	execve_fn *f = (execve_fn *)next(N_EXECVPE);
 	REFUSE_UNREACHABLE(file, 1);
 	MEMBER_EXEC(me, envp, -1);
-	tw_rt_before_exec();
 	int r = f(file, argv, me.env);
 
 	leave(&me);
@@ -290,7 +287,6 @@ TW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	REFUSE_UNREACHABLE(self, 0);
 	MEMBER_EXEC(me, envp, -1);
-	tw_rt_before_exec();
 	int r = f(fd, argv, me.env);
 
 	leave(&me);
@@ -313,7 +309,6 @@ TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 		snprintf(at, sizeof(at), "/proc/self/fd/%d/%s", dirfd, path);
 	REFUSE_UNREACHABLE(at, 0);
 	MEMBER_EXEC(me, envp, -1);
-	tw_rt_before_exec();
 	int r = f(dirfd, path, argv, me.env, flags);
 
 	leave(&me);

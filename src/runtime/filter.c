@@ -49,6 +49,7 @@ enum test {
 	ISNT,     /* they are not `v` */
 	NOT_POS,  /* as a 32-bit int, <= 0 (a timeout of none, or of ever) */
 	UNTIMED_FUTEX, /* argument `arg` is a futex operation that waits for no time */
+	IP_HIGH,  /* the call is made from at or above 4 GiB (selfexe.c) */
 };
 
 struct test_ {
@@ -117,12 +118,19 @@ static const struct trapped {
 	{ __NR_rt_sigsuspend, ALWAYS, 0 },
 	{ __NR_seccomp, ALWAYS, 0 },
 	{ __NR_prctl, { { ISNT_(0, PR_SET_SECCOMP) } }, 0 },
-	/* traceme.c: only PTRACE_TRACEME */
-	{ __NR_ptrace, { { ISNT_(0, 0 /* PTRACE_TRACEME */) } }, 0 },
 	/* clone3 can reset every signal handler in the child (CLONE_CLEAR_SIGHAND,
 	 * its flags out of a filter's sight), and the runtime's with them:
 	 * refused, so that libc falls back to clone */
 	{ __NR_clone3, ALWAYS, 1 },
+	/* exec.c: every exec makes a member; selfexe.c: a static member's
+	 * /proc/self/exe, asked by the program's own code, which the loader
+	 * maps below 4 GiB (ld.so asks from above, before any handler exists) */
+	{ __NR_execve, ALWAYS, 0 },
+	{ __NR_execveat, ALWAYS, 0 },
+	{ __NR_readlink, { { T(IP_HIGH, 0, 0) } }, 0 },
+	{ __NR_readlinkat, { { T(IP_HIGH, 0, 0) } }, 0 },
+	/* PTRACE_TRACEME in a vfork child, kept for its exec (exec.c) */
+	{ __NR_ptrace, { { ISNT_(0, 0 /* PTRACE_TRACEME */) } }, 0 },
 };
 #define NTRAPPED (sizeof(trapped) / sizeof(trapped[0]))
 
@@ -212,6 +220,8 @@ static unsigned test_len(const struct test_ *t)
 		return 3;
 	case UNTIMED_FUTEX:
 		return 2 + NTIMED;
+	case IP_HIGH:
+		return 2;
 	default:
 		return 0;
 	}
@@ -238,6 +248,10 @@ static void test(struct prog *p, const struct test_ *t, unsigned fail)
 		LD(p, OFF_ARG_LO(t->arg));
 		emit(p, BPF_JMP | BPF_JGT | BPF_K, 0x7fffffff, 1, 0);
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (unsigned char)fail);
+		break;
+	case IP_HIGH: /* the high half of the address not 0 */
+		LD(p, OFF_IP_HI);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (unsigned char)fail, 0);
 		break;
 	case UNTIMED_FUTEX: /* the operation, private and clock flags aside */
 		LD(p, OFF_ARG_LO(t->arg));

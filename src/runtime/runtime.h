@@ -36,7 +36,6 @@
 #define TW_TRAP_DATA 0x7457
 
 #define TW_PATH_MAX 4096
-#define TW_TRACEME_SLOTS 4
 
 /* A signal disposition as the kernel's rt_sigaction takes it. */
 struct tw_sigaction {
@@ -71,9 +70,24 @@ struct tw_rt {
 	uint32_t cancels; /* timerfds cancelled and not yet read (timers.c) */
 	int32_t watcher_pid; /* the process whose watcher runs (0: none) */
 	int32_t watcher_tid;
-	/* vfork children whose PTRACE_TRACEME waits for their exec (traceme.c),
-	 * by pid; 0: free */
-	int32_t traceme[TW_TRACEME_SLOTS];
+
+	/* ---- exec (exec.h) ---- */
+	/* The libraries that make an exec a member's, from this image's
+	 * LD_PRELOAD and LD_AUDIT as it started; empty when unknown. */
+	char exec_preload[TW_PATH_MAX];
+	char exec_audit[TW_PATH_MAX];
+	/* The program the loader started in this image (what /proc/self/exe
+	 * stands for), or empty. */
+	char exe_path[TW_PATH_MAX];
+	/* Memory an exec built the new image's vectors in: a vfork child's is
+	 * its parent's, freed once the kernel has said the exec is done. */
+	struct tw_exec_scratch {
+		int32_t user;   /* the exec's thread; the kernel zeroes it (exec.c) */
+		uint32_t state;
+		uint64_t addr, len;
+	} exec_scratch[8];
+	/* vfork children that asked to be traced, until their exec (exec.c) */
+	int32_t exec_traceme[8];
 };
 
 _Static_assert(sizeof(struct tw_rt) <= (TW_RT_PAGES - 1) * 4096, "the state fits its pages");
@@ -91,7 +105,10 @@ static inline struct tw_rt *tw_rt(void)
 /* ---- gate.c ---- */
 /* The gate's code, copied to TW_RT_ADDR; tw_gate_after is where the filter
  * sees the instruction pointer of the gate's system call. */
-extern const char tw_gate_code[], tw_gate_after[], tw_gate_restorer[], tw_gate_end[];
+/* (hidden: reached without a GOT entry, so that the runtime needs no
+ * relocation when it runs as the loader, exec.h) */
+extern __attribute__((visibility("hidden"))) const char tw_gate_code[], tw_gate_after[],
+	tw_gate_restorer[], tw_gate_end[];
 /* The instruction pointer the filter lets through. */
 static inline uint64_t tw_gate_ip(void)
 {
@@ -110,11 +127,6 @@ long tw_rt_syscall(long nr, long a, long b, long c, long d, long e, long f);
  * exits saying why), maps the gate, installs the timewarp vDSO and the SIGSYS
  * handler.  Outside a namespace, it does nothing.  Idempotent. */
 void tw_rt_start(long *sp);
-
-/* ---- traceme.c ---- */
-/* Called by every way into exec, just before the exec: makes the
- * PTRACE_TRACEME a vfork child asked for (the trap defers it to here). */
-void tw_rt_before_exec(void);
 
 /* ---- vvar_find.c ---- */
 /* The kernel's vDSO data page of this process, or null. */

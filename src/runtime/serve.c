@@ -82,6 +82,15 @@ long tw_serve(const struct tw_call *c)
 		return tw_serve_seccomp(c);
 	case __NR_prctl:
 		return tw_serve_prctl(c);
+	/* exec.c, selfexe.c */
+	case __NR_execve:
+		return tw_serve_execve(c);
+	case __NR_execveat:
+		return tw_serve_execveat(c);
+	case __NR_readlink:
+		return tw_serve_readlink(c);
+	case __NR_readlinkat:
+		return tw_serve_readlinkat(c);
 	case __NR_ptrace:
 		return tw_serve_ptrace(c);
 	default:

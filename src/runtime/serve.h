@@ -111,7 +111,11 @@ long tw_serve_rt_sigsuspend(const struct tw_call *c);
 long tw_serve_seccomp(const struct tw_call *c);
 long tw_serve_prctl(const struct tw_call *c);
 
-/* traceme.c: PTRACE_TRACEME of a vfork child, deferred to its exec. */
+/* exec.c: every exec makes a member; selfexe.c: /proc/self/exe. */
+long tw_serve_execve(const struct tw_call *c);
+long tw_serve_execveat(const struct tw_call *c);
+long tw_serve_readlink(const struct tw_call *c);
+long tw_serve_readlinkat(const struct tw_call *c);
 long tw_serve_ptrace(const struct tw_call *c);
 
 /* kick.c: whether a SIGSYS is the runtime's own kick (it is then consumed). */

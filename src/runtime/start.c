@@ -11,12 +11,14 @@
 #include <linux/elf.h>
 #include <linux/prctl.h>
 
+#include "exec.h"
 #include "runtime.h"
 #include "serve.h"
 #include "vdso.h"
 #include "vdso_lookup.h"
 
-extern const unsigned char tw_vdso_image[], tw_vdso_image_end[];
+extern __attribute__((visibility("hidden"))) const unsigned char tw_vdso_image[],
+	tw_vdso_image_end[];
 
 #define FILE_TYPE 0170000 /* S_IFMT */
 #define REGULAR 0100000   /* S_IFREG */
@@ -328,6 +330,7 @@ void tw_rt_start(long *sp)
 	if (hide && !tw_strncmp(hide, "off", 4))
 		host_vdso = 0;
 	tw_memcpy(rt->page_path, path, n + 1);
+	tw_exec_record(s.envp);
 	rt->pid = (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
 	rt->page = join(rt, path);
 	close_bridges(rt);

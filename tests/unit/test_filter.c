@@ -100,7 +100,9 @@ int main(void)
 		SYS_io_pgetevents, SYS_recvmmsg, SYS_timer_create, SYS_timer_delete,
 		SYS_timer_settime, SYS_timer_gettime, SYS_timerfd_create, SYS_timerfd_settime,
 		SYS_timerfd_gettime, SYS_setitimer, SYS_getitimer, SYS_alarm, SYS_rt_sigaction,
-		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_ptrace, SYS_clone3 };
+		SYS_rt_sigprocmask, SYS_rt_sigsuspend, SYS_seccomp, SYS_prctl, SYS_clone3,
+		/* exec.c, selfexe.c */
+		SYS_execve, SYS_execveat, SYS_readlink, SYS_readlinkat, SYS_ptrace };
 	int cached = 0, leaks = 0;
 
 	if (!tap_ok(n > 0 && n < 1024, "the filter is built (%ld instructions)", n))
@@ -159,12 +161,21 @@ int main(void)
 		   "setitimer(ITIMER_VIRTUAL) goes through");
 	TAP_EQ_I64(verdict(X64, SYS_setitimer, PROGRAM_IP, 0 /* ITIMER_REAL */, 0x1000), TRAP,
 		   "setitimer(ITIMER_REAL) is trapped");
-	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 0 /* PTRACE_TRACEME */, 0), TRAP,
-		   "ptrace(PTRACE_TRACEME) is trapped");
-	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 16 /* PTRACE_ATTACH */, 1234), ALLOW,
-		   "other ptrace requests go through");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, PROGRAM_IP, 0, 0), ENOSYS_, "clone3 is refused");
 	TAP_EQ_I64(verdict(X64, SYS_clone3, gate, 0, 0), ENOSYS_, "from the gate too");
+	TAP_EQ_I64(verdict(X64, SYS_execve, PROGRAM_IP, 0, 0), TRAP, "execve is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_execveat, 0x7f0012345678ULL, 0, 0), TRAP,
+		   "execveat is trapped from anywhere");
+	TAP_EQ_I64(verdict(X64, SYS_execve, gate, 0, 0), ALLOW, "execve from the gate goes through");
+	TAP_EQ_I64(verdict(X64, SYS_readlink, PROGRAM_IP, 0, 0), TRAP,
+		   "readlink from a static program's code (below 4 GiB) is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_readlinkat, 0x7f0012345678ULL, 0, 0), ALLOW,
+		   "readlinkat from a shared library or ld.so (above 4 GiB) goes through");
+	TAP_EQ_I64(verdict(X64, SYS_readlinkat, gate, 0, 0), ALLOW, "and from the gate");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 0 /* PTRACE_TRACEME */, 0), TRAP,
+		   "PTRACE_TRACEME is trapped");
+	TAP_EQ_I64(verdict(X64, SYS_ptrace, PROGRAM_IP, 16 /* PTRACE_ATTACH */, 0), ALLOW,
+		   "every other ptrace request goes through");
 	TAP_EQ_I64(verdict(X64, SYS_clock_gettime | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
 		   "an x32 clock_gettime is refused");
 	TAP_EQ_I64(verdict(X64, SYS_getppid | 0x40000000, PROGRAM_IP, 0, 0), ENOSYS_,
