@@ -97,6 +97,22 @@ took() {
 		"$desc: took ${elapsed} s of host time (want $lo..$hi)"
 }
 
+# advance_wakes NAME PID MAX DESCRIPTION: advances namespace NAME by two hours
+# and checks that PID, a process of this shell waiting in it on something an
+# hour away, ends within MAX seconds of host time; PID is reaped (and killed
+# if it had not ended within a few seconds).
+advance_wakes() {
+	local ns=$1 pid=$2 max=$3 desc=$4 t0 t1
+	t0=$EPOCHREALTIME
+	"$TW" set "$ns" --advance 2h >/dev/null
+	for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
+	t1=$EPOCHREALTIME
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+	ok "$(awk -v a="$t0" -v b="$t1" -v m="$max" 'BEGIN { exit !(b - a < m) }'; echo $?)" \
+		"$desc ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
+}
+
 # Host REALTIME minus BOOTTIME, in seconds: it moves only when someone steps the
 # host clock.  Tests that set clocks as root check it before and after, and step
 # the host back if a change got through.

@@ -102,13 +102,18 @@ long tw_serve_futex(const struct tw_call *c)
 {
 	struct futex_ctx f = { (uint32_t *)c->a[0], (uint32_t)c->a[2], c->a[1],
 			       c->a[1] & FUTEX_CLOCK_REALTIME };
-	const struct tw_ts *tmo = (const struct tw_ts *)c->a[3];
+	struct tw_ts tmo_, *tmo = &tmo_;
 	struct tw_timed t = { 0 };
 	int64_t now;
 	long cmd = CMD(c->a[1]), r;
 
-	if (!tmo)
+	if (!c->a[3])
 		return tw_pass(c);
+	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI &&
+	    cmd != FUTEX_LOCK_PI2 && cmd != FUTEX_WAIT_REQUEUE_PI)
+		return tw_pass(c);
+	if ((r = tw_get_user(c, tmo, (const void *)c->a[3], sizeof(*tmo))))
+		return r;
 	if (!tw_ts_ok(tmo))
 		return -EINVAL;
 	t.ctx = &f;

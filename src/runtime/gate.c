@@ -33,7 +33,9 @@ __asm__(".pushsection .rodata.tw_gate, \"a\"\n"
 	"	.balign 16\n"
 	".globl tw_gate_restorer\n.hidden tw_gate_restorer\n"
 	"tw_gate_restorer:\n"
-	"	mov $15, %eax\n" /* rt_sigreturn */
+	/* rt_sigreturn, encoded as glibc's __restore_rt is: debuggers and
+	 * unwinders (gdb, libgcc) know a signal frame by these bytes */
+	"	mov $15, %rax\n"
 	"	syscall\n"
 	".globl tw_gate_end\n.hidden tw_gate_end\n"
 	"tw_gate_end:\n"

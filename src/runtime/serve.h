@@ -54,6 +54,11 @@ long tw_serve(const struct tw_call *c);
 /* sigsys.c: a call made as the program made it, through the gate. */
 long tw_pass(const struct tw_call *c);
 
+/* user.c: memory the call names, read and written as the kernel would
+ * (-EFAULT where the program could not use it); 0 or -EFAULT. */
+long tw_get_user(const struct tw_call *c, void *dst, const void *src, unsigned long n);
+long tw_put_user(const struct tw_call *c, void *dst, const void *src, unsigned long n);
+
 /* time.c: clock reads. */
 long tw_serve_clock_gettime(const struct tw_call *c);
 long tw_serve_gettimeofday(const struct tw_call *c);

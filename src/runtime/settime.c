@@ -76,40 +76,45 @@ static long set_realtime(int64_t ns, int relative)
 	return r == -ERANGE ? -EINVAL : r;
 }
 
-/* A settable REALTIME value, as the kernel's timespec64_valid_settod checks. */
+/* REALTIME set to sec + nsec, as the kernel sets its own: a value its
+ * timespec64_valid_settod refuses is EINVAL, then the policy may say EPERM. */
 static long set_realtime_ts(int64_t sec, int64_t nsec)
 {
 	if (sec < 0 || nsec < 0 || nsec >= TW_NSEC || sec > TW_REALTIME_MAX / TW_NSEC - 1)
 		return -EINVAL;
+	if (denied())
+		return -EPERM;
 	return set_realtime(sec * TW_NSEC + nsec, 0);
 }
 
 long tw_serve_clock_settime(const struct tw_call *c)
 {
-	const struct tw_ts *ts = (const struct tw_ts *)c->a[1];
+	struct tw_ts ts;
+	long r;
 
 	if (fd_clock(c->a[0]))
 		return tw_pass(c);
+	if ((r = tw_get_user(c, &ts, (const void *)c->a[1], sizeof(ts))))
+		return r;
 	if (c->a[0] != CLOCK_REALTIME_ID)
 		return -EINVAL;
-	if (denied())
-		return -EPERM;
-	return set_realtime_ts(ts->sec, ts->nsec);
+	return set_realtime_ts(ts.sec, ts.nsec);
 }
 
 /* The timezone argument only ever set the kernel's obsolete sys_tz; inside a
  * namespace it is ignored rather than changing the host's. */
 long tw_serve_settimeofday(const struct tw_call *c)
 {
-	const struct tw_tv *tv = (const struct tw_tv *)c->a[0];
+	struct tw_tv tv;
+	long r;
 
-	if (!tv)
+	if (!c->a[0])
 		return 0;
-	if (denied())
-		return -EPERM;
-	if (tv->usec < 0 || tv->usec >= 1000000)
+	if ((r = tw_get_user(c, &tv, (const void *)c->a[0], sizeof(tv))))
+		return r;
+	if (tv.usec < 0 || tv.usec >= 1000000)
 		return -EINVAL;
-	return set_realtime_ts(tv->sec, tv->usec * 1000);
+	return set_realtime_ts(tv.sec, tv.usec * 1000);
 }
 
 /* sec seconds and frac units of 1/`per_sec` as ns; -EINVAL when out of range. */
@@ -174,9 +179,22 @@ static long timex_realtime(struct timex *tx)
 	return timex_read(tx);
 }
 
+/* The program's struct timex, worked on in a copy and written back. */
+static long timex_user(const struct tw_call *c, void *user)
+{
+	struct timex tx;
+	long r, state;
+
+	if ((r = tw_get_user(c, &tx, user, sizeof(tx))))
+		return r;
+	if ((state = timex_realtime(&tx)) < 0)
+		return state;
+	return (r = tw_put_user(c, user, &tx, sizeof(tx))) ? r : state;
+}
+
 long tw_serve_adjtimex(const struct tw_call *c)
 {
-	return timex_realtime((struct timex *)c->a[0]);
+	return timex_user(c, (void *)c->a[0]);
 }
 
 long tw_serve_clock_adjtime(const struct tw_call *c)
@@ -184,5 +202,5 @@ long tw_serve_clock_adjtime(const struct tw_call *c)
 	/* other clocks: the kernel refuses them, or they are devices */
 	if (c->a[0] != CLOCK_REALTIME_ID)
 		return tw_pass(c);
-	return timex_realtime((struct timex *)c->a[1]);
+	return timex_user(c, (void *)c->a[1]);
 }

@@ -22,15 +22,18 @@ static enum tw_try sleep_try(struct tw_timed *t, const struct tw_plan *pl)
 }
 
 /* clock_nanosleep(clk, flags, req, rem) */
-static long sleep_on(const struct tw_call *c, long clk, long flags, const struct tw_ts *req,
+static long sleep_on(const struct tw_call *c, long clk, long flags, const struct tw_ts *user_req,
 		     struct tw_ts *rem)
 {
 	struct tw_timed t = { 0 };
+	struct tw_ts req_, *req = &req_;
 	int64_t now;
 	long r;
 
 	if (tw_clock_line(clk) < 0) /* CPU-time clocks, invalid ids: the kernel's */
 		return tw_pass(c);
+	if ((r = tw_get_user(c, req, user_req, sizeof(*req))))
+		return r;
 	if (!tw_ts_ok(req))
 		return -EINVAL;
 	/* a duration is elapsed time whatever the clock named (libc's nanosleep
@@ -51,10 +54,14 @@ static long sleep_on(const struct tw_call *c, long clk, long flags, const struct
 	if (tw_timed_wait(&t) != TW_TRY_INTR)
 		return 0;
 	if (!(flags & TIMER_ABSTIME_FLAG) && rem) {
+		struct tw_ts left;
+
 		/* what is left is virtual time */
 		if (tw_virtual_now(clk, &now) || now > t.deadline)
 			now = t.deadline;
-		*rem = tw_ns_ts(t.deadline - now);
+		left = tw_ns_ts(t.deadline - now);
+		if (tw_put_user(c, rem, &left, sizeof(left)))
+			return -EFAULT;
 	}
 	return -EINTR;
 }

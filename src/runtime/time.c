@@ -25,8 +25,7 @@ long tw_serve_clock_gettime(const struct tw_call *c)
 		return tw_pass(c);
 	if ((r = tw_gettime(rt->page, &rt->host, c->a[0], &ts)))
 		return r;
-	*(struct tw_ts *)c->a[1] = ts;
-	return 0;
+	return tw_put_user(c, (void *)c->a[1], &ts, sizeof(ts));
 }
 
 long tw_serve_gettimeofday(const struct tw_call *c)
@@ -43,10 +42,13 @@ long tw_serve_gettimeofday(const struct tw_call *c)
 	    (r = tw_rt_syscall(c->nr, 0, c->a[1], 0, 0, 0, 0)))
 		return r;
 	if (tv) {
+		struct tw_tv mine;
+
 		if ((r = tw_gettime(rt->page, &rt->host, 0 /* CLOCK_REALTIME */, &ts)))
 			return r;
-		tv->sec = ts.sec;
-		tv->usec = ts.nsec / 1000;
+		mine.sec = ts.sec;
+		mine.usec = ts.nsec / 1000;
+		return tw_put_user(c, tv, &mine, sizeof(mine));
 	}
 	return 0;
 }
@@ -62,7 +64,7 @@ long tw_serve_time(const struct tw_call *c)
 	if (tw_gettime(rt->page, &rt->host, 5 /* CLOCK_REALTIME_COARSE */, &ts) &&
 	    tw_gettime(rt->page, &rt->host, 0, &ts))
 		return -EFAULT;
-	if (c->a[0])
-		*(long *)c->a[0] = ts.sec;
+	if (c->a[0] && tw_put_user(c, (void *)c->a[0], &ts.sec, sizeof(ts.sec)))
+		return -EFAULT;
 	return ts.sec;
 }

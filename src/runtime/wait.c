@@ -71,6 +71,10 @@ enum tw_try tw_timed_wait(struct tw_timed *t)
 		    (r == TW_TRY_TIMEOUT && pl.left <= 0))
 			break;
 		if (r == TW_TRY_TIMEOUT && !changed && pl.rate == 0) {
+			/* the slot given back first: the change this wait makes is
+			 * no reason for the watcher to kick it */
+			tw_slot_give(slot);
+			slot = 0;
 			tw_frozen_expired(t->clk, t->deadline);
 			break;
 		}

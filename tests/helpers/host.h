@@ -14,7 +14,8 @@
 
 typedef long host_gate(long nr, long a, long b, long c, long d, long e, long f);
 
-static inline long host_syscall(long nr, long a, long b, long c, long d)
+/* Whether this process has the runtime's gate (it is a member). */
+static inline int host_mapped(void)
 {
 	static int known, mapped;
 	unsigned char vec[1];
@@ -23,7 +24,13 @@ static inline long host_syscall(long nr, long a, long b, long c, long d)
 		mapped = !mincore((void *)TW_RT_ADDR, 4096, vec);
 		known = 1;
 	}
-	if (mapped)
+	return mapped;
+}
+
+/* The gate returns -errno, syscall(2) -1 with errno set. */
+static inline long host_syscall(long nr, long a, long b, long c, long d)
+{
+	if (host_mapped())
 		return ((host_gate *)TW_RT_ADDR)(nr, a, b, c, d, 0, 0);
 	return syscall(nr, a, b, c, d);
 }
