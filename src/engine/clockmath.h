@@ -140,7 +140,7 @@ static inline uint64_t tw_line_max_sec(int line)
  *
  * With shift 0 it is tw_map_line's value at sec*1e9 + ns, split into seconds
  * and nanoseconds.  Keeping the fraction is what lets a read fold the rate
- * into the kernel's own TSC scale (fold.h) and still give the same answer as
+ * into the kernel's own scale (fold.h) and still give the same answer as
  * this function: the same instant, the same definition.
  *
  * The product with the rate is split,

@@ -51,11 +51,27 @@ struct procmap_query {
 _Static_assert(sizeof(struct procmap_query) == 104, "the kernel's struct procmap_query");
 #define PROCMAP_QUERY 0xc0686611UL /* _IOWR('f', 17, struct procmap_query) */
 
-/* The start of the [vvar] mapping (the kernel's vDSO data), which lies below the
- * vDSO at `vdso` (maybe after other [vvar_...] pages), or null.  No allocation
- * (see join).  -1 when the query fails (a kernel without PROCMAP_QUERY, a
- * seccomp filter): then the caller scans the file. */
-static long vvar_by_query(int fd, const void *vdso, const void **out)
+/* The kernel's vDSO data below the vDSO: the [vvar] mapping and, on kernels
+ * with one, the [vvar_vclock] mapping (the clock sources' counter pages). */
+struct vvar_maps {
+	const void *vvar, *vclock;
+};
+
+/* Notes a mapping named `name` starting at `start`; 1 once [vvar] is found. */
+static int note_vvar(struct vvar_maps *v, const char *name, uintptr_t start)
+{
+	if (!strcmp(name, "[vvar_vclock]"))
+		v->vclock = (const void *)start;
+	if (strcmp(name, "[vvar]"))
+		return 0;
+	v->vvar = (const void *)start;
+	return 1;
+}
+
+/* The [vvar] mappings just below the vDSO at `vdso`.  No allocation (see
+ * join).  -1 when the query fails (a kernel without PROCMAP_QUERY, a seccomp
+ * filter): then the caller scans the file. */
+static long vvar_by_query(int fd, const void *vdso, struct vvar_maps *v)
 {
 	uintptr_t addr = (uintptr_t)vdso - 1;
 
@@ -70,29 +86,25 @@ static long vvar_by_query(int fd, const void *vdso, const void **out)
 
 		if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
 			return -1;
-		if (!strcmp(name, "[vvar]")) {
-			*out = (const void *)(uintptr_t)q.vma_start;
-			return 0;
-		}
-		if (strncmp(name, "[vvar", 5))
+		if (strncmp(name, "[vvar", 5) || note_vvar(v, name, q.vma_start))
 			return 0;
 		addr = q.vma_start - 1;
 	}
 	return 0;
 }
 
-static const void *find_vvar(const void *vdso)
+static void find_vvar(const void *vdso, struct vvar_maps *v)
 {
-	const void *found = NULL;
 	char buf[4096];
 	size_t have = 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
+	v->vvar = v->vclock = NULL;
 	if (fd < 0)
-		return NULL;
-	if (vdso && vvar_by_query(fd, vdso, &found) == 0) {
+		return;
+	if (vdso && vvar_by_query(fd, vdso, v) == 0) {
 		close(fd);
-		return found;
+		return;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
@@ -103,10 +115,14 @@ static const void *find_vvar(const void *vdso)
 		have += (size_t)n;
 		buf[have] = 0;
 		while ((nl = strchr(line, '\n'))) {
+			char *name;
+
 			*nl = 0;
-			if (nl - line > 7 && !strcmp(nl - 7, " [vvar]") && !strchr(line, '/')) {
+			name = strrchr(line, ' ');
+			if (name && !strchr(line, '/') &&
+			    note_vvar(v, name + 1, (uintptr_t)strtoul(line, NULL, 16)) && v->vclock) {
 				close(fd);
-				return (const void *)strtoul(line, NULL, 16);
+				return;
 			}
 			line = nl + 1;
 		}
@@ -116,7 +132,6 @@ static const void *find_vvar(const void *vdso)
 		memmove(buf, line, have);
 	}
 	close(fd);
-	return NULL;
 }
 
 /* No allocation here: an allocator may read the clock while it is being set up
@@ -125,6 +140,7 @@ static void join(void)
 {
 	const char *path = getenv(TW_ENV_PAGE), *hide = getenv("TIMEWARP_HOST_VDSO");
 	const void *host_vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+	struct vvar_maps vv;
 	Dl_info info;
 	void *m;
 	int fd;
@@ -156,10 +172,12 @@ static void join(void)
 	}
 	tw_self.page_path = page_path;
 	tw_self.page = m;
-	if ((!hide || strcmp(hide, "call")) && !tw_vvar_use(&tw_self.host, find_vvar(host_vdso))) {
-		/* else, or refused: the vDSO's calls */
-		tw_self.host.memo = coarse_memo;
-		tw_self.host.fold = fine_fold;
+	if (!hide || strcmp(hide, "call")) {
+		find_vvar(host_vdso, &vv);
+		if (!tw_vvar_use(&tw_self.host, vv.vvar, vv.vclock)) {
+			tw_self.host.memo = coarse_memo;
+			tw_self.host.fold = fine_fold;
+		} /* else refused: the host vDSO's calls */
 	}
 	tw_self.vdso = tw_vdso_install(&tw_self, host_vdso);
 	if (dladdr((void *)tw_member, &info) && info.dli_fname &&
