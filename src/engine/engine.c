@@ -179,8 +179,9 @@ static int read_page(const struct tw_page *pg, const struct tw_host *h, long clo
 	return 0;
 }
 
-long tw_read_full(const struct tw_page *pg, const struct tw_host *h, long clockid,
-		  struct tw_ts *ts)
+/* Out of line: the readers reach it by a tail call, with nothing to save. */
+__attribute__((noinline)) long tw_read_full(const struct tw_page *pg, const struct tw_host *h,
+					    long clockid, struct tw_ts *ts)
 {
 	if (h->vvar && tw_vvar_serves(clockid) && !read_page(pg, h, clockid, ts))
 		return 0;

@@ -84,11 +84,13 @@ read_at_offset(const struct tw_page *pg, const struct tw_vvar_clock *vv, uint32_
 	       long clockid, struct tw_ts *ts)
 {
 	const struct tw_fast *f = &tw_copy_of(pg, s)->fast[line];
-	int64_t off_sec = TW_LOAD(f->off_sec), off_nsec = TW_LOAD(f->off_nsec);
-	int64_t virt_sec = tw_coarse_clock(clockid) ? TW_LOAD(f->virt_sec) : 0;
 	struct tw_ts t;
+	int64_t virt_sec;
 
-	if (tw_vvar_add(vv, clockid, off_sec, off_nsec, &t) || tw_head_moved(pg, s))
+	if (tw_vvar_add(vv, clockid, TW_LOAD(f->off_sec), TW_LOAD(f->off_nsec), &t))
+		return 1;
+	virt_sec = tw_coarse_clock(clockid) ? TW_LOAD(f->virt_sec) : 0;
+	if (tw_head_moved(pg, s))
 		return 1;
 	if (tw_coarse_clock(clockid) && __builtin_expect(t.sec <= virt_sec, 0))
 		return 1;
