@@ -192,35 +192,35 @@ __attribute__((noinline)) long tw_read_full(const struct tw_page *pg, const stru
 
 long tw_read_realtime(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_REALTIME, 0, ts);
+	return tw_read_served(pg, h, TW_LINE_REALTIME, 0, tw_call_realtime, ts);
 }
 
 long tw_read_monotonic(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 1, ts);
+	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 1, tw_call_monotonic, ts);
 }
 
 long tw_read_monotonic_raw(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_RAW, 4, ts);
+	return tw_read_served(pg, h, TW_LINE_RAW, 4, tw_call_monotonic_raw, ts);
 }
 
 long tw_read_realtime_coarse(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_REALTIME, 5, ts);
+	return tw_read_served(pg, h, TW_LINE_REALTIME, 5, tw_call_realtime_coarse, ts);
 }
 
 long tw_read_monotonic_coarse(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 6, ts);
+	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 6, tw_call_monotonic_coarse, ts);
 }
 
 long tw_read_boottime(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_BOOTTIME, 7, ts);
+	return tw_read_served(pg, h, TW_LINE_BOOTTIME, 7, tw_call_boottime, ts);
 }
 
 long tw_read_tai(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
 {
-	return tw_read_served(pg, h, TW_LINE_TAI, 11, ts);
+	return tw_read_served(pg, h, TW_LINE_TAI, 11, tw_call_tai, ts);
 }

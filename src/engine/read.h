@@ -7,8 +7,8 @@
  * (tw_read_full, engine.c) does, for every case:
  *
  *     tw_read_clock            the clock id: a served clock, or the host's
- *       no data page           -> tw_read_call (hostcall.c): the host vDSO's
- *                                 entry point, or the system call
+ *       no data page           -> tw_call_realtime, ... (hostcall.h): the
+ *                                 host vDSO's entry point, or the system call
  *       rate 1                 -> read_at_offset: the host's reading with the
  *                                 offset added inside the kernel's own sum
  *       frozen                 -> read_frozen: the anchor, no host time
@@ -41,6 +41,7 @@
 #include "clockmath.h"
 #include "engine.h"
 #include "fold.h"
+#include "hostcall.h"
 #include "slot.h"
 #include "vvar.h"
 
@@ -78,7 +79,9 @@ long tw_read_call(const struct tw_page *pg, const struct tw_host *h, long clocki
 
 /* Rate 1: the host's reading plus the line's offset (tw_vvar_add).  A
  * COARSE reading less than a second past the anchor's second may lag behind
- * the anchor, and is left to the full read, which holds it there. */
+ * the anchor, and is left to the full read, which holds it there (in the
+ * fast path, the code for it cost COARSE reads 8% in bench/ab; it is needed
+ * in the first second after a change only). */
 static inline __attribute__((always_inline)) int
 read_at_offset(const struct tw_page *pg, const struct tw_vvar_clock *vv, uint32_t s, int line,
 	       long clockid, struct tw_ts *ts)
@@ -181,17 +184,18 @@ read_memo(const struct tw_page *pg, const struct tw_host *h, uint32_t s, long cl
 }
 
 /* A clock the kernel's data page serves (REALTIME, MONOTONIC, MONOTONIC_RAW,
- * the two COARSE, BOOTTIME, TAI), on line `line`. */
+ * the two COARSE, BOOTTIME, TAI), on line `line`; `call`: its reader through
+ * the host vDSO (hostcall.h). */
 static inline __attribute__((always_inline)) long
 tw_read_served(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
-	       struct tw_ts *ts)
+	       tw_call_fn *call, struct tw_ts *ts)
 {
 	const struct tw_vvar_clock *vv = h->vvar;
 	uint64_t rate;
 	uint32_t s;
 
 	if (__builtin_expect(!vv, 0))
-		return tw_read_call(pg, h, clockid, ts);
+		return call(pg, h, ts);
 	s = tw_head(pg);
 	rate = TW_LOAD(tw_copy_of(pg, s)->rate);
 	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
@@ -215,22 +219,21 @@ static inline __attribute__((always_inline)) long tw_read_clock(const struct tw_
 								 const struct tw_host *h,
 								 long clockid, struct tw_ts *ts)
 {
-	switch (clockid) {
-	case 0: /* CLOCK_REALTIME */
-		return tw_read_served(pg, h, TW_LINE_REALTIME, 0, ts);
-	case 1: /* CLOCK_MONOTONIC */
-		return tw_read_served(pg, h, TW_LINE_MONOTONIC, 1, ts);
-	case 4: /* CLOCK_MONOTONIC_RAW */
-		return tw_read_served(pg, h, TW_LINE_RAW, 4, ts);
-	case 5: /* CLOCK_REALTIME_COARSE */
-		return tw_read_served(pg, h, TW_LINE_REALTIME, 5, ts);
-	case 6: /* CLOCK_MONOTONIC_COARSE */
-		return tw_read_served(pg, h, TW_LINE_MONOTONIC, 6, ts);
-	case 7: /* CLOCK_BOOTTIME */
-		return tw_read_served(pg, h, TW_LINE_BOOTTIME, 7, ts);
-	case 11: /* CLOCK_TAI */
-		return tw_read_served(pg, h, TW_LINE_TAI, 11, ts);
-	}
+	/* in the order of how often programs read them (tw_read_clock_dispatch) */
+	if (__builtin_expect(clockid == 0, 1)) /* CLOCK_REALTIME */
+		return tw_read_served(pg, h, TW_LINE_REALTIME, 0, tw_call_realtime, ts);
+	if (clockid == 1) /* CLOCK_MONOTONIC */
+		return tw_read_served(pg, h, TW_LINE_MONOTONIC, 1, tw_call_monotonic, ts);
+	if (clockid == 6) /* CLOCK_MONOTONIC_COARSE */
+		return tw_read_served(pg, h, TW_LINE_MONOTONIC, 6, tw_call_monotonic_coarse, ts);
+	if (clockid == 5) /* CLOCK_REALTIME_COARSE */
+		return tw_read_served(pg, h, TW_LINE_REALTIME, 5, tw_call_realtime_coarse, ts);
+	if (clockid == 7) /* CLOCK_BOOTTIME */
+		return tw_read_served(pg, h, TW_LINE_BOOTTIME, 7, tw_call_boottime, ts);
+	if (clockid == 4) /* CLOCK_MONOTONIC_RAW */
+		return tw_read_served(pg, h, TW_LINE_RAW, 4, tw_call_monotonic_raw, ts);
+	if (clockid == 11) /* CLOCK_TAI */
+		return tw_read_served(pg, h, TW_LINE_TAI, 11, tw_call_tai, ts);
 	return tw_read_call(pg, h, clockid, ts);
 }
 
@@ -250,15 +253,40 @@ static inline __attribute__((always_inline)) long
 tw_read_clock_dispatch(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		       struct tw_ts *ts)
 {
-	switch (clockid) {
-	case 0: return tw_read_realtime(pg, h, ts);
-	case 1: return tw_read_monotonic(pg, h, ts);
-	case 4: return tw_read_monotonic_raw(pg, h, ts);
-	case 5: return tw_read_realtime_coarse(pg, h, ts);
-	case 6: return tw_read_monotonic_coarse(pg, h, ts);
-	case 7: return tw_read_boottime(pg, h, ts);
-	case 11: return tw_read_tai(pg, h, ts);
+	/* Tests in the order of how often programs read the clocks, not a
+	 * jump table (-fno-jump-tables): a read with cold caches would fetch
+	 * the table too.  No data page: straight to the host vDSO's readers. */
+	if (__builtin_expect(!h->vvar, 0)) {
+		if (clockid == 0)
+			return tw_call_realtime(pg, h, ts);
+		if (clockid == 1)
+			return tw_call_monotonic(pg, h, ts);
+		if (clockid == 6)
+			return tw_call_monotonic_coarse(pg, h, ts);
+		if (clockid == 5)
+			return tw_call_realtime_coarse(pg, h, ts);
+		if (clockid == 7)
+			return tw_call_boottime(pg, h, ts);
+		if (clockid == 4)
+			return tw_call_monotonic_raw(pg, h, ts);
+		if (clockid == 11)
+			return tw_call_tai(pg, h, ts);
+		return tw_read_call(pg, h, clockid, ts);
 	}
+	if (__builtin_expect(clockid == 0, 1))
+		return tw_read_realtime(pg, h, ts);
+	if (clockid == 1)
+		return tw_read_monotonic(pg, h, ts);
+	if (clockid == 6)
+		return tw_read_monotonic_coarse(pg, h, ts);
+	if (clockid == 5)
+		return tw_read_realtime_coarse(pg, h, ts);
+	if (clockid == 7)
+		return tw_read_boottime(pg, h, ts);
+	if (clockid == 4)
+		return tw_read_monotonic_raw(pg, h, ts);
+	if (clockid == 11)
+		return tw_read_tai(pg, h, ts);
 	return tw_read_call(pg, h, clockid, ts);
 }
 
