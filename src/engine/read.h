@@ -196,7 +196,14 @@ tw_read_served(const struct tw_page *pg, const struct tw_host *h, int line, long
 
 	if (__builtin_expect(!vv, 0))
 		return call(pg, h, ts);
+	/* A namespace no change has reached yet reads copy 0 (writers then
+	 * take the first copy not in force: 1, 0, 1...).  Fetching its line
+	 * while the head is being read spares a fine read with cold caches one
+	 * memory access after another (not a COARSE one: a few nanoseconds, it
+	 * would pay 6% for it). */
 	s = tw_head(pg);
+	if (!tw_coarse_clock(clockid))
+		__builtin_prefetch(&pg->copy[0].fast[line]);
 	rate = TW_LOAD(tw_copy_of(pg, s)->rate);
 	if (__builtin_expect(rate == TW_RATE_ONE, 1)) {
 		if (__builtin_expect(!read_at_offset(pg, vv, s, line, clockid, ts), 1))
