@@ -13,9 +13,18 @@
  *   clockperf sleep --tsc-hz HZ --ms D --count N    host time of nanosleep(D)
  *   clockperf timer --tsc-hz HZ --ms D --count N    a periodic timerfd every D ms
  *   clockperf waitcost --tsc-hz HZ --window S       ns per wait that returns at once
+ *   clockperf syscalls --tsc-hz HZ --window S [--floors]
+ *                                                   ns per raw system call: one
+ *                                                   timewarp lets through, and
+ *                                                   time calls it traps; or the
+ *                                                   floors of any seccomp filter
  *   clockperf wake --tsc-hz HZ --timewarp PATH --name NS --timeout-ms T [--count N]
- *                                                   wake latency after `timewarp set`
- *   clockperf sleeper [--count N]                   (the waiter that `wake` starts)
+ *                  [--members M]                    wake latency after `timewarp set`
+ *                                                   of M waiting processes
+ *   clockperf wake --host --tsc-hz HZ --timeout-ms T [--count N] [--members M]
+ *                                                   the same for the host's FUTEX_WAKE
+ *   clockperf sleeper [--count N] [--members M] [--futex]   (the waiters `wake` starts)
+ *   clockperf waker                                 (the host's FUTEX_WAKE)
  *
  * Paths: "libc" is clock_gettime as a program calls it (through the PLT, so
  * an LD_PRELOAD library interposes); "vdso" is __vdso_clock_gettime looked up
@@ -28,6 +37,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -39,8 +49,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -48,6 +64,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "blocked.h"
 #include "vdso_lookup.h"
 
 extern char **environ;
@@ -412,20 +429,37 @@ static int cmd_mem(void)
 
 /* ---- scenario 4: start-up --------------------------------------------- */
 
-static pid_t start(char **argv, int out_fd)
+/* Starts argv with stdout on out_fd (unless -1) and fd3 as its descriptor 3
+ * (unless -1); in a process group of its own when `group`, so that it can be
+ * killed with everything it forked. */
+static pid_t spawn(char **argv, int out_fd, int fd3, int group)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
 	pid_t pid;
 	int err;
 
 	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
 	if (out_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	if (group) {
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+		posix_spawnattr_setpgroup(&at, 0);
+	}
+	err = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err)
 		die("cannot start %s: %s", argv[0], strerror(err));
 	return pid;
+}
+
+static pid_t start(char **argv, int out_fd)
+{
+	return spawn(argv, out_fd, -1, 0);
 }
 
 static int finish(pid_t pid)
@@ -626,149 +660,412 @@ static int cmd_waitcost(double window)
 	return 0;
 }
 
-/* Inside a namespace, `count` times: wait for an absolute REALTIME an hour
- * ahead; say when ready, and the TSC at wake-up. */
-static int cmd_sleeper(int count)
-{
-	for (int i = 0; i < count; i++) {
-		struct timespec now, until;
-		int r;
+/* Raw system calls, by syscall(2) as a program that bypasses libc makes them
+ * (Go's runtime, a JIT, inline assembly): getppid, which a member's seccomp
+ * filter lets through (its cost is the filter's), and time calls, which it
+ * traps to the runtime in a member.  "scall NAME NS": ns per call, after a
+ * warm-up of a tenth of the window. */
+enum { SC_GETPPID, SC_CGT_MONO, SC_CGT_REAL, SC_GTOD, SC_TIME, NSC };
+static const char *const sc_name[NSC] = {
+	"getppid", "clock_gettime_monotonic", "clock_gettime_realtime", "gettimeofday", "time",
+};
 
-		clock_gettime(CLOCK_REALTIME, &now);
-		until = now;
-		until.tv_sec += 3600;
-		printf("ready\n");
-		fflush(stdout);
-		do
-			r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
-		while (r == EINTR);
-		printf("woke %" PRIu64 "\n", tsc_stop());
-		fflush(stdout);
+static inline long sc_once(int k, struct timespec *ts, struct timeval *tv)
+{
+	switch (k) {
+	case SC_GETPPID:
+		return syscall(SYS_getppid);
+	case SC_CGT_MONO:
+		return syscall(SYS_clock_gettime, CLOCK_MONOTONIC, ts);
+	case SC_CGT_REAL:
+		return syscall(SYS_clock_gettime, CLOCK_REALTIME, ts);
+	case SC_GTOD:
+		return syscall(SYS_gettimeofday, tv, NULL);
+	default:
+		return syscall(SYS_time, NULL);
+	}
+}
+
+static void sc_window(int k, uint64_t budget, uint64_t *calls, uint64_t *ticks)
+{
+	struct timespec ts = { 0, 0 };
+	struct timeval tv = { 0, 0 };
+	uint64_t t0 = tsc_start(), t = t0, end = t0 + budget, n = 0;
+	long acc = 0;
+
+	do {
+		for (int i = 0; i < 16; i++)
+			acc += sc_once(k, &ts, &tv);
+		n += 16;
+		t = tsc_stop();
+	} while (t < end);
+	sink = acc + ts.tv_nsec + tv.tv_usec;
+	*calls = n;
+	*ticks = t - t0;
+}
+
+/* The floors any seccomp-based tool starts from, measured in a process of
+ * their own (a filter cannot be removed): every call under a filter of one
+ * instruction that allows everything (the kernel's cost of having a filter at
+ * all), then getppid trapped by a second filter to a SIGSYS handler that does
+ * nothing but set the result (the kernel's cost of a trap: signal delivery
+ * and sigreturn). */
+static void floor_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	((ucontext_t *)uc)->uc_mcontext.gregs[REG_RAX] = 1;
+}
+
+static void floor_filter(int trap_getppid)
+{
+	struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_filter trap[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { 1, allow };
+
+	if (trap_getppid) {
+		struct sigaction sa = { .sa_sigaction = floor_handler,
+					.sa_flags = SA_SIGINFO | SA_NODEFER };
+
+		if (sigaction(SIGSYS, &sa, NULL))
+			die("sigaction: %s", strerror(errno));
+		prog = (struct sock_fprog){ 4, trap };
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		die("seccomp: %s", strerror(errno));
+}
+
+static int cmd_syscalls(double window, int floors)
+{
+	uint64_t budget = (uint64_t)(window * tsc_hz), calls, ticks;
+	struct timespec ts;
+
+	if (floors) {
+		floor_filter(0);
+		for (int k = 0; k < NSC; k++) {
+			sc_window(k, budget / 10, &calls, &ticks);
+			sc_window(k, budget, &calls, &ticks);
+			printf("scall %s %.1f\n", sc_name[k],
+			       (double)ticks * 1e9 / tsc_hz / (double)calls);
+		}
+		floor_filter(1);
+		sc_window(SC_GETPPID, budget / 10, &calls, &ticks);
+		sc_window(SC_GETPPID, budget, &calls, &ticks);
+		printf("scall trap %.1f\n", (double)ticks * 1e9 / tsc_hz / (double)calls);
+		return 0;
+	}
+
+	/* whether a raw read tells libc's time (a member serves both; a peer
+	 * that interposes libc alone does not) */
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts))
+		die("clock_gettime by system call: %s", strerror(errno));
+	printf("agree raw_realtime %d %ld\n", labs(ts.tv_sec - time(NULL)) <= 2,
+	       (long)(ts.tv_sec - time(NULL)));
+	for (int k = 0; k < NSC; k++) {
+		sc_window(k, budget / 10, &calls, &ticks);
+		sc_window(k, budget, &calls, &ticks);
+		printf("scall %s %.1f\n", sc_name[k], (double)ticks * 1e9 / tsc_hz / (double)calls);
 	}
 	return 0;
 }
 
-/* Reads one line from fd within timeout_ms into buf; 0 when it came. */
-static int read_line(int fd, char *buf, size_t n, int timeout_ms)
+/* ---- wake latency after `timewarp set` ----------------------------------- */
+
+/* For scale, the host's own way of waking a crowd at once: waiters in
+ * FUTEX_WAIT on a shared word (a memfd at descriptor 3), woken by one
+ * FUTEX_WAKE from a process just started (`clockperf waker`), as `timewarp
+ * set` is.  Null: the waiters wait on the namespace's clock. */
+static uint32_t *herd_word;
+
+static void map_herd_word(void)
 {
-	size_t len = 0;
-	int64_t deadline = raw_ns() + (int64_t)timeout_ms * 1000000;
+	herd_word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+	if (herd_word == MAP_FAILED)
+		die("mmap of descriptor 3: %s", strerror(errno));
+}
 
-	while (len + 1 < n) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		int64_t left = (deadline - raw_ns()) / 1000000;
-		ssize_t r;
+static int cmd_waker(void)
+{
+	map_herd_word();
+	__atomic_add_fetch(herd_word, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, herd_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	return 0;
+}
 
-		if (left < 0 || poll(&p, 1, (int)left) <= 0)
-			return -1;
-		if ((r = read(fd, buf + len, 1)) <= 0)
-			return -1;
-		if (buf[len] == '\n') {
-			buf[len] = 0;
-			return 0;
+/* What each waiter waits for: an absolute REALTIME an hour ahead, or a change
+ * of the herd's word. */
+static void wake_wait(const struct timespec *until, uint32_t word)
+{
+	int r;
+
+	if (herd_word) {
+		while (__atomic_load_n(herd_word, __ATOMIC_ACQUIRE) == word)
+			syscall(SYS_futex, herd_word, FUTEX_WAIT, word, NULL, NULL, 0);
+		return;
+	}
+	do
+		r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, until, NULL);
+	while (r == EINTR);
+}
+
+/* One waiter, `count` times: wait (wake_wait); say when it is about to wait
+ * ("ready PID ROUND") and the TSC as the wait returns ("woke PID ROUND TSC").
+ * A line is one write, shorter than PIPE_BUF, so that many waiters' lines on
+ * one pipe never mix. */
+static void sleeper(int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct timespec until;
+		uint32_t word = herd_word ? __atomic_load_n(herd_word, __ATOMIC_ACQUIRE) : 0;
+		char line[96];
+		uint64_t woke;
+		int n;
+
+		clock_gettime(CLOCK_REALTIME, &until); /* virtual under timewarp */
+		until.tv_sec += 3600;
+		n = snprintf(line, sizeof(line), "ready %d %d\n", (int)getpid(), i);
+		if (write(1, line, (size_t)n) != n)
+			_exit(1);
+		wake_wait(&until, word);
+		woke = tsc_stop();
+		n = snprintf(line, sizeof(line), "woke %d %d %" PRIu64 "\n", (int)getpid(), i, woke);
+		if (write(1, line, (size_t)n) != n)
+			_exit(1);
+	}
+}
+
+/* `members` waiters, each a process of its own (forked, so members of the
+ * namespace as this one is); 0 once they have all exited 0. */
+static int cmd_sleeper(int count, int members, int herd)
+{
+	pid_t parent = getpid();
+	int st, status = 0;
+
+	if (herd)
+		map_herd_word();
+	for (int i = 0; i < members; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (!pid) {
+			/* not left waiting an hour when the driver gives up (it
+			 * kills the whole process group too) */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			sleeper(count);
+			_exit(0);
 		}
-		len++;
+	}
+	for (;;) {
+		if (wait(&st) < 0) {
+			if (errno == EINTR)
+				continue;
+			return status;
+		}
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			status = 1;
+	}
+}
+
+/* The driver's view of a crowd of waiters: what they said on the pipe. */
+struct crowd {
+	int fd, members, count;
+	char buf[8192];
+	size_t len;
+	int *ready;     /* per round: how many said "ready" */
+	pid_t *pid;     /* the waiters, from their first "ready" */
+	int npid;
+	int round;      /* the round whose "woke" lines are due */
+	uint64_t *woke; /* this round's wake-up TSCs */
+	int nwoke;
+};
+
+/* One line from a waiter: 0, or -1 when it is not one they write. */
+static int crowd_line(struct crowd *c, const char *line)
+{
+	int pid, round;
+	uint64_t tsc;
+
+	if (sscanf(line, "ready %d %d", &pid, &round) == 2 && round >= 0 && round < c->count) {
+		if (round == 0 && c->npid < c->members)
+			c->pid[c->npid++] = pid;
+		c->ready[round]++;
+		return 0;
+	}
+	if (sscanf(line, "woke %d %d %" SCNu64, &pid, &round, &tsc) == 3 && round == c->round &&
+	    c->nwoke < c->members) {
+		c->woke[c->nwoke++] = tsc;
+		return 0;
 	}
 	return -1;
 }
 
-/* Whether process pid sleeps: 2 in a futex wait (its wchan says so), 1 asleep
- * where /proc does not tell (wchan hidden), 0 not yet. */
-static int asleep(pid_t pid)
+static int all_ready(const struct crowd *c)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			if (!strncmp(buf, "futex", 5))
-				return 2;
-			if (strcmp(buf, "0"))
-				return 0; /* somewhere else */
-		}
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S';
+	return c->ready[c->round] == c->members;
 }
 
-/* Outside: starts the sleeper in namespace NAME; `count` times, lets it block,
- * advances NAME by two hours with `timewarp set`, and reports how long after
- * that the sleeper woke, and for scale how long starting and waiting for
- * `true` took just before: "wake US_AFTER_SET_EXIT US_AFTER_SET_START US_TRUE"
- * a wake, or "wake timeout" (and no more). */
-static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count)
+static int all_woke(const struct crowd *c)
 {
-	char self[PATH_MAX], line[256], nbuf[32];
+	return c->nwoke == c->members;
+}
+
+/* Reads the waiters' lines until done(c) or the host's MONOTONIC_RAW passes
+ * `deadline`: 0, or -1 (time out, they are gone, or they said nonsense). */
+static int pump(struct crowd *c, int (*done)(const struct crowd *), int64_t deadline)
+{
+	while (!done(c)) {
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		int64_t left = deadline - raw_ns();
+		char *s, *nl;
+		ssize_t n;
+
+		if (left < 0 || poll(&p, 1, (int)(left / 1000000) + 1) <= 0)
+			return -1;
+		if ((n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len)) <= 0)
+			return -1;
+		c->len += (size_t)n;
+		c->buf[c->len] = 0;
+		for (s = c->buf; (nl = strchr(s, '\n')); s = nl + 1) {
+			*nl = 0;
+			if (crowd_line(c, s))
+				return -1;
+		}
+		c->len -= (size_t)(s - c->buf);
+		memmove(c->buf, s, c->len);
+		if (c->len == sizeof(c->buf) - 1)
+			return -1; /* no line is that long */
+	}
+	return 0;
+}
+
+/* Lets every waiter block: each blocked in its wait, or asleep plus a margin
+ * where /proc does not tell in what. */
+static void let_block(const struct crowd *c)
+{
+	int64_t until = raw_ns() + 200000000 + (int64_t)c->members * 1000000;
+	int how = 2;
+
+	for (int i = 0; i < c->npid; i++) {
+		int b;
+
+		while (!(b = blocked(c->pid[i])) && raw_ns() < until)
+			usleep(100);
+		if (b < how)
+			how = b;
+	}
+	if (how != 2)
+		usleep(how ? 2000 : 20000);
+}
+
+static double us_between(uint64_t from, uint64_t to)
+{
+	return ((double)to - (double)from) * 1e6 / tsc_hz;
+}
+
+/* Outside: starts `members` waiters in namespace NAME, each a process; `count`
+ * times, lets them all block, advances NAME by two hours with `timewarp set`
+ * and reads when each woke.  Prints, per waiter and round, "wake MEMBERS
+ * US_AFTER_SET_START US_AFTER_SET_EXIT"; per round "wakeround MEMBERS
+ * US_LAST_AFTER_SET_START US_TRUE" (the last waiter to wake, and for scale how
+ * long starting and waiting for `true` took just before); or "wake timeout
+ * MEMBERS WOKEN" (and no more).  With no `tw`, the host's herd instead: the
+ * waiters on the host in FUTEX_WAIT, `clockperf waker` for `timewarp set`. */
+static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count, int members)
+{
+	char self[PATH_MAX], nbuf[32], mbuf[32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int fds[2];
-	pid_t sleeper;
+	struct crowd c = { .members = members, .count = count };
+	int fds[2], failed = 0, herd = -1;
+	pid_t group;
 
 	if (n < 0)
 		die("readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = 0;
+	c.ready = calloc((size_t)count, sizeof(*c.ready));
+	c.pid = calloc((size_t)members, sizeof(*c.pid));
+	c.woke = calloc((size_t)members, sizeof(*c.woke));
+	if (!c.ready || !c.pid || !c.woke)
+		die("out of memory");
 	snprintf(nbuf, sizeof(nbuf), "%d", count);
-	if (pipe(fds))
+	snprintf(mbuf, sizeof(mbuf), "%d", members);
+	if (pipe2(fds, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
-	{
-		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper", "--count", nbuf, NULL };
+	if (tw) {
+		char *argv[] = { (char *)tw, "join", (char *)name, "--", self, "sleeper",
+				 "--count", nbuf, "--members", mbuf, NULL };
 
-		sleeper = start(argv, fds[1]);
+		group = spawn(argv, fds[1], -1, 1);
+	} else {
+		char *argv[] = { self, "sleeper", "--futex", "--count", nbuf, "--members", mbuf, NULL };
+
+		if ((herd = memfd_create("clockperf-herd", MFD_CLOEXEC)) < 0 || ftruncate(herd, 4096))
+			die("memfd: %s", strerror(errno));
+		name = "(host)";
+		group = spawn(argv, fds[1], herd, 1);
 	}
 	close(fds[1]);
-	for (int i = 0; i < count; i++) {
-		char *argv[] = { (char *)tw, "set", (char *)name, "--advance", "2h", NULL };
+	c.fd = fds[0];
+	for (c.round = 0; c.round < count; c.round++) {
+		char *set_argv[] = { (char *)tw, "set", "-q", (char *)name, "--advance", "2h", NULL };
+		char *waker_argv[] = { self, "waker", NULL };
+		char **argv = tw ? set_argv : waker_argv;
 		char *true_argv[] = { "true", NULL };
-		int64_t until;
-		uint64_t t0, t1, woke, true_ticks;
-		int st, how;
+		uint64_t t0, t1, last = 0, true_ticks;
+		int st;
 
-		if (read_line(fds[0], line, sizeof(line), 5000) || strcmp(line, "ready")) {
-			kill(sleeper, SIGKILL);
-			finish(sleeper);
-			die("the sleeper did not get ready in namespace %s", name);
+		/* forking a thousand members takes a while on a busy machine */
+		if (pump(&c, all_ready, raw_ns() + 10000000000LL + (int64_t)members * 10000000)) {
+			failed = 1;
+			fprintf(stderr, "clockperf: %d of %d waiters got ready in namespace %s\n",
+				c.ready[c.round], members, name);
+			break;
 		}
-		/* let it block: asleep in its futex, or asleep plus a margin */
-		until = raw_ns() + 200000000;
-		while (!(how = asleep(sleeper)) && raw_ns() < until)
-			usleep(100);
-		if (how != 2)
-			usleep(how ? 2000 : 20000);
+		let_block(&c);
 		t0 = tsc_start();
 		finish(start(true_argv, -1));
 		true_ticks = tsc_stop() - t0;
+		c.nwoke = 0;
 		t0 = tsc_start();
-		st = finish(start(argv, -1));
+		st = finish(spawn(argv, -1, herd, 0));
 		t1 = tsc_stop();
 		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-			kill(sleeper, SIGKILL);
-			finish(sleeper);
-			die("timewarp set %s --advance 2h failed", name);
-		}
-		if (read_line(fds[0], line, sizeof(line), timeout_ms) ||
-		    sscanf(line, "woke %" SCNu64, &woke) != 1) {
-			printf("wake timeout\n");
-			kill(sleeper, SIGKILL);
+			failed = 1;
+			fprintf(stderr, "clockperf: %s %s failed\n", argv[0], argv[1]);
 			break;
 		}
-		printf("wake %.1f %.1f %.1f\n", ((double)woke - (double)t1) * 1e6 / tsc_hz,
-		       ((double)woke - (double)t0) * 1e6 / tsc_hz, (double)true_ticks * 1e6 / tsc_hz);
+		if (pump(&c, all_woke, raw_ns() + (int64_t)timeout_ms * 1000000)) {
+			printf("wake timeout %d %d\n", members, c.nwoke);
+			break;
+		}
+		for (int i = 0; i < members; i++) {
+			printf("wake %d %.1f %.1f\n", members, us_between(t0, c.woke[i]),
+			       us_between(t1, c.woke[i]));
+			if (c.woke[i] > last)
+				last = c.woke[i];
+		}
+		printf("wakeround %d %.1f %.1f\n", members, us_between(t0, last),
+		       (double)true_ticks * 1e6 / tsc_hz);
 		fflush(stdout);
 	}
-	finish(sleeper);
+	if (c.round < count)
+		kill(-group, SIGKILL); /* the waiters too */
+	finish(group);
 	close(fds[0]);
-	return 0;
+	if (herd >= 0)
+		close(herd);
+	free(c.ready);
+	free(c.pid);
+	free(c.woke);
+	return failed;
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -776,9 +1073,10 @@ static int cmd_wake(const char *tw, const char *name, int timeout_ms, int count)
 static void usage(void)
 {
 	fputs("usage: clockperf tsc-hz | throughput | cold | mem | spawn | sleep | timer | waitcost\n"
-	      "                 | wake | sleeper\n"
+	      "                 | syscalls | wake | sleeper | waker\n"
 	      "  options: --tsc-hz HZ --window S --samples N --runs N --ms D --count N\n"
-	      "           --timewarp PATH --name NS --timeout-ms T [-- CMD...]\n"
+	      "           --timewarp PATH --name NS --timeout-ms T --members M --host --futex\n"
+	      "           --floors [-- CMD...]\n"
 	      "(see the comment at the top of bench/clockperf.c)\n",
 	      stderr);
 	exit(2);
@@ -800,7 +1098,8 @@ static double number(const char *opt, const char *s, double min)
 int main(int argc, char **argv)
 {
 	double window = 0.25, ms = 10;
-	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, i;
+	int samples = 1001, runs = 50, count = 20, timeout_ms = 1000, count_given = 0, members = 1;
+	int host = 0, herd = 0, floors = 0, i;
 	const char *cmd, *tw = NULL, *name = NULL;
 	char **rest = NULL;
 
@@ -814,6 +1113,13 @@ int main(int argc, char **argv)
 			rest = argv + i + 1;
 			break;
 		}
+		/* flags: no value */
+		if (!strcmp(o, "--host") || !strcmp(o, "--futex") || !strcmp(o, "--floors")) {
+			host |= !strcmp(o, "--host");
+			herd |= !strcmp(o, "--futex");
+			floors |= !strcmp(o, "--floors");
+			continue;
+		}
 		if (!strcmp(o, "--tsc-hz")) tsc_hz = number(o, v, 1e6);
 		else if (!strcmp(o, "--window")) window = number(o, v, 1e-4);
 		else if (!strcmp(o, "--samples")) samples = (int)number(o, v, 1);
@@ -821,6 +1127,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--ms")) ms = number(o, v, 0);
 		else if (!strcmp(o, "--count")) count = (int)number(o, v, 1), count_given = 1;
 		else if (!strcmp(o, "--timeout-ms")) timeout_ms = (int)number(o, v, 1);
+		else if (!strcmp(o, "--members")) members = (int)number(o, v, 1);
 		else if (!strcmp(o, "--timewarp") && v) tw = v;
 		else if (!strcmp(o, "--name") && v) name = v;
 		else
@@ -832,7 +1139,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "mem"))
 		return cmd_mem();
 	if (!strcmp(cmd, "sleeper"))
-		return cmd_sleeper(count_given ? count : 1);
+		return cmd_sleeper(count_given ? count : 1, members, herd);
+	if (!strcmp(cmd, "waker"))
+		return cmd_waker();
 	if (!tsc_hz)
 		die("%s needs --tsc-hz (from `clockperf tsc-hz` run on the host)", cmd);
 	if (!strcmp(cmd, "throughput"))
@@ -845,15 +1154,17 @@ int main(int argc, char **argv)
 		return cmd_timer(ms, count);
 	if (!strcmp(cmd, "waitcost"))
 		return cmd_waitcost(window);
+	if (!strcmp(cmd, "syscalls"))
+		return cmd_syscalls(window, floors);
 	if (!strcmp(cmd, "spawn")) {
 		if (!rest || !*rest)
 			usage();
 		return cmd_spawn(runs, rest);
 	}
 	if (!strcmp(cmd, "wake")) {
-		if (!tw || !name)
+		if (!host && (!tw || !name))
 			usage();
-		return cmd_wake(tw, name, timeout_ms, count_given ? count : 1);
+		return cmd_wake(host ? NULL : tw, name, timeout_ms, count_given ? count : 1, members);
 	}
 	usage();
 }

@@ -28,6 +28,14 @@ bad_input "no verb" "missing verb"
 bad_input "unknown verb" "unknown verb 'frobnicate'" frobnicate
 bad_input "unknown option" "unknown option '--bogus'" run --bogus -- true
 bad_input "option without value" "option '--at' needs a value" run --at
+bad_input "flag with a value" "option '--json' takes no value" show --json=1 x
+bad_input "flag with a short name, with a value" "option '--force' takes no value" rm --force=1 x
+bad_input "unknown short option" "unknown option '-z'" ls -qz
+bad_input "unknown short option, not ASCII" "unknown option '-é'" run -é -- true
+bad_input "a newline in a value" "invalid namespace name 'a\\\\nb'" create $'a\nb'
+bad_input "a terminal escape in a value" "invalid date '2030\\\\x1b\\[31m' for --at" run --at $'2030\e[31m' -- true
+bad_input "pid with a space" "invalid pid ' 5' for --pid" show --pid ' 5'
+bad_input "pid with a sign" "invalid pid '\\+5' for --pid" show --pid +5
 bad_input "option of another verb" "--advance does not apply to run" run --advance 1d -- true
 bad_input "missing command" "missing command" run --at @0
 bad_input "missing command after --" "missing command" run --offset 1d --
@@ -38,9 +46,10 @@ bad_input "hour 24" "invalid date '2030-01-01T24:00Z'" run --at 2030-01-01T24:00
 bad_input "bad zone" "invalid date '2030-01-01T00:00\+25:00'" run --at 2030-01-01T00:00+25:00 -- true
 bad_input "before 1970" "date '1969-12-31T23:59:59Z' for --at is out of range" run --at 1969-12-31T23:59:59Z -- true
 bad_input "after 2262" "date '2263-01-01T00:00Z' for --at is out of range" run --at 2263-01-01T00:00Z -- true
-bad_input "negative epoch" "invalid date '@-5' for --at" run --at @-5 -- true
+bad_input "negative epoch" "date '@-5' for --at is out of range: before 1970-01-01" run --at @-5 -- true
 bad_input "duration without unit" "invalid duration '90' for --offset" run --offset 90 -- true
-bad_input "unknown unit" "invalid duration '3x' for --offset" run --offset 3x -- true
+bad_input "unknown unit" "invalid duration '3x' for --offset: unknown unit \(units: ns us ms s m h d w y\)" run --offset 3x -- true
+bad_input "repeated unit" "invalid duration '1d1d' for --offset: a unit given twice" run --offset 1d1d -- true
 bad_input "duration too large" "duration '400y' for --offset is out of range" run --offset 400y -- true
 bad_input "offset past 2262" "--offset \+250y is refused" run --offset +250y -- true
 bad_input "offset before 1970" "--offset -60y is refused" run --offset -60y -- true

@@ -38,9 +38,16 @@ is "$(last)" 2000000000 "a running member sees set --at ... --freeze"
 is "$(last)" 2000086400 "a running member sees set --advance 1d"
 "$TW" set ci --offset +400d --resume
 near "$(last)" "$(($(date +%s) + 400 * 86400))" 3 "a running member sees set --offset +400d --resume"
-"$TW" set ci --rate 100
+t0=$(date +%s.%N)
+"$TW" set -q ci --rate 100
 sleep 1
-near "$(last)" "$(($(date +%s) + 400 * 86400 + 100))" 40 "a running member runs at set --rate 100"
+got=$(last)
+t1=$(date +%s.%N)
+# at least 100 virtual seconds went by, and at most 100 times the host's
+awk -v g="$got" -v t0="$t0" -v t1="$t1" -v off=$((400 * 86400)) \
+	'BEGIN { exit !(g != "" && g >= t0 + off + 100 - 2 && g <= t1 + off + 100 * (t1 - t0) + 2) }'
+ok $? "a running member runs at set --rate 100"
+[ -n "$got" ] && echo "# $got: $(awk -v g="$got" -v t="$t0" -v off=$((400 * 86400)) 'BEGIN { print g - t - off }') s on after $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
 "$TW" set ci --rate 1 --at 2040-01-01T00:00Z --freeze 2>/dev/null
 is "$?" 2 "set --rate with --freeze is refused"
 
@@ -113,8 +120,13 @@ is "$(stored | grep -c .)" 2 "run --name's namespace is gone once the command ha
 spawner=$!
 cleanup_hooks+=("kill $spawner 2>/dev/null")
 sleep 0.3
-"$TW" rm ci
-is "$?" 0 "rm ci"
+run_cmd "$TW" rm ci
+is "$status" 2 "rm of a namespace with running members is refused"
+like "$out" "namespace 'ci' has [0-9]+ members still running \(pids [0-9 ]*$spawner" \
+	"and names them"
+like "$("$TW" ls -q)" "^ci$" "and ci is still there"
+"$TW" rm --force ci
+is "$?" 0 "rm --force ci"
 run_cmd "$TW" join ci -- true
 is "$status" 2 "join after rm: no such namespace"
 is "$("$TW" ls)" "" "ls is empty after rm"

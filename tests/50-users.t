@@ -1,26 +1,37 @@
 #!/bin/bash
 # Users: an ordinary user has all of timewarp; another user can neither join
-# nor change that user's namespaces; root can.  Nothing inside a namespace can
-# set the host clock, root included.
+# nor change that user's namespaces, and root does not use them either (a
+# store is its user's alone).  Nothing inside a namespace can set the host
+# clock, root included.
 . "$(dirname "$0")/lib.sh"
 
 guard_host_clock "users"
 
-# Inside a namespace CAP_SYS_TIME is gone for good: a raw settimeofday, which
-# the preload library cannot see, fails too.
+# A raw settimeofday inside a namespace, which libc never sees, is trapped and
+# moves the namespace's REALTIME, never the host's (CAP_SYS_TIME is gone from
+# the tree besides); with --settime deny it fails with EPERM.  It prints how
+# far its clock moved (a raw time read, trapped too), or the error.
 raw_settime='import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 class TV(ctypes.Structure): _fields_ = [("s", ctypes.c_long), ("us", ctypes.c_long)]
-tv = TV(int(__import__("time").time()) + 600, 0)
+t = ctypes.c_long()
+before = libc.syscall(201, ctypes.byref(t))     # SYS_time
+tv = TV(before + 600, 0)
 r = libc.syscall(164, ctypes.byref(tv), None)   # SYS_settimeofday, past libc
-print(os.strerror(ctypes.get_errno()) if r else "changed")'
-is "$("$TW" run -- python3 -c "$raw_settime")" "Operation not permitted" \
-	"a raw settimeofday inside a namespace fails with EPERM ($(id -un))"
+print(os.strerror(ctypes.get_errno()) if r else
+      "moved %d" % round((libc.syscall(201, ctypes.byref(t)) - before) / 100.0))'
+is "$("$TW" run --at @2000000000 -- python3 -c "$raw_settime")" "moved 6" \
+	"a raw settimeofday inside a namespace moves its REALTIME ($(id -un))"
+is "$("$TW" run --settime deny -- python3 -c "$raw_settime")" "Operation not permitted" \
+	"with --settime deny it fails with EPERM ($(id -un))"
 if [ "$(id -u)" -eq 0 ]; then
 	bnd=$("$TW" run -- awk '/^CapBnd/ { print $2 }' /proc/self/status)
 	is "$(( (0x$bnd >> 25) & 1 ))" 0 "root: CAP_SYS_TIME left the bounding set"
-	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 0 \
-		"root: setuid programs keep working (no no_new_privs)"
+	# no_new_privs for root too: the filter needs it, and a setuid or setgid
+	# program (which the loader would run without timewarp's libraries)
+	# stays a member, gaining no privilege
+	is "$("$TW" run -- awk '/^NoNewPrivs/ { print $2 }' /proc/self/status)" 1 \
+		"root: no_new_privs, so a setuid or setgid program stays a member"
 fi
 
 user=$(test_user)
@@ -45,8 +56,8 @@ is "$(stat -c %U "$home/run/timewarp/mine")" "$user" "$user: the namespace belon
 is "$(as_user "$user" "$tw" join mine -- date +%s)" 2000000000 "$user: join"
 got=$(as_user "$user" "$tw" join mine -- sh -c 'date -s @2000000600 >/dev/null && date +%s')
 is "$got" 2000000600 "$user: date -s inside sets the namespace clock"
-is "$(as_user "$user" "$tw" run -- python3 -c "$raw_settime")" "Operation not permitted" \
-	"$user: a raw settimeofday inside fails"
+is "$(as_user "$user" "$tw" run --at @2000000000 -- python3 -c "$raw_settime")" "moved 6" \
+	"$user: a raw settimeofday inside moves the namespace's REALTIME"
 install -m 755 "$TW_BUILD/tests/tw-vdso" "$prefix/bin/tw-vdso"
 source=$(as_user "$user" "$tw" run -- "$prefix/bin/tw-vdso" source)
 is "$(as_user "$user" "$tw" run --offset +1d --monotonic 5s -- "$prefix/bin/tw-vdso" bracket 86400 5 0 |
@@ -66,9 +77,12 @@ run_cmd as_user twtest2 "$tw" set --pid "$member" --advance 1d
 is "$status" 1 "twtest2 cannot set it through --pid of a member"
 is "$(as_user "$user" "$tw" join mine -- date +%s)" 2000000600 "$user's namespace is unchanged"
 
-# root can
-is "$(XDG_RUNTIME_DIR=$home/run "$tw" join mine -- date +%s)" 2000000600 \
-	"root can join $user's namespace"
+# root does not take another user's store for its own: that user could
+# change the clocks root's processes see
+run_cmd env XDG_RUNTIME_DIR="$home/run" "$tw" join mine -- date +%s
+is "$status" 1 "root refuses $user's store"
+like "$out" "$home(/run)?: owned by uid $(id -u "$user"), must be owned by root$" \
+	"and names the directory and its owner"
 wait
 
 # A member that becomes another user cannot read root's clock page: it says so

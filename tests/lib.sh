@@ -71,9 +71,11 @@ done_testing() {
 	exit $?
 }
 
-# Every file of every namespace (names and clock pages) in the test's directory.
+# Every file of every namespace (names, clock pages, the collector's links) in
+# the test's directory.
 stored() {
-	find "$XDG_RUNTIME_DIR/timewarp" -mindepth 1 -not -name '~pages' 2>/dev/null
+	find "$XDG_RUNTIME_DIR/timewarp" -mindepth 1 -not -name '~pages' -not -name '~collect' \
+		2>/dev/null
 }
 
 # The status and the combined output of a command: sets $status and $out.
@@ -93,6 +95,22 @@ took() {
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	ok "$(awk -v e="$elapsed" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(e >= lo && e <= hi) }'; echo $?)" \
 		"$desc: took ${elapsed} s of host time (want $lo..$hi)"
+}
+
+# advance_wakes NAME PID MAX DESCRIPTION: advances namespace NAME by two hours
+# and checks that PID, a process of this shell waiting in it on something an
+# hour away, ends within MAX seconds of host time; PID is reaped (and killed
+# if it had not ended within a few seconds).
+advance_wakes() {
+	local ns=$1 pid=$2 max=$3 desc=$4 t0 t1
+	t0=$EPOCHREALTIME
+	"$TW" set "$ns" --advance 2h >/dev/null
+	for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
+	t1=$EPOCHREALTIME
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+	ok "$(awk -v a="$t0" -v b="$t1" -v m="$max" 'BEGIN { exit !(b - a < m) }'; echo $?)" \
+		"$desc ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s)"
 }
 
 # Host REALTIME minus BOOTTIME, in seconds: it moves only when someone steps the
@@ -133,11 +151,12 @@ test_user() {
 	echo twtest
 }
 
-# A copy of the installed layout (bin/, lib/) that any user can read.
+# A copy of the installed layout (bin/, lib/timewarp/) that any user can read.
 install_copy() {
 	if [ ! -x "$TW_TMP/prefix/bin/timewarp" ]; then
-		mkdir -p "$TW_TMP/prefix/bin" "$TW_TMP/prefix/lib"
-		cp "$TW" "$TW_TMP/prefix/bin/" && cp "$TW_BUILD/libtimewarp.so" "$TW_TMP/prefix/lib/"
+		mkdir -p "$TW_TMP/prefix/bin" "$TW_TMP/prefix/lib/timewarp"
+		cp "$TW" "$TW_TMP/prefix/bin/" &&
+			cp "$TW_BUILD/libtimewarp.so" "$TW_BUILD/libtimewarp-rt.so" "$TW_TMP/prefix/lib/timewarp/"
 		[ -x "$PROBE" ] && cp "$PROBE" "$TW_TMP/prefix/bin/"
 		chmod -R a+rX "$TW_TMP/prefix"
 	fi

@@ -1,5 +1,6 @@
 /* Parsing the command line (util-linux style: getopt_long with a leading '+', so
  * options stop at the command; combinations checked after the loop). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -10,103 +11,71 @@
 #include "die.h"
 #include "options.h"
 
+__attribute__((noreturn)) static void print_version(void)
+{
+	printf("timewarp %s\n", TIMEWARP_VERSION);
+	exit(0);
+}
+
 enum {
 	OPT_AT = CHAR_MAX + 1, OPT_OFFSET, OPT_RATE, OPT_FREEZE, OPT_RESUME, OPT_ADVANCE,
 	OPT_MONOTONIC, OPT_BOOTTIME, OPT_SETTIME, OPT_NAME, OPT_JSON, OPT_PID, OPT_VERSION,
+	OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_HELP = 'h',
 };
 
-static const struct option longopts[] = {
-	{ "at", required_argument, NULL, OPT_AT },
-	{ "offset", required_argument, NULL, OPT_OFFSET },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "freeze", no_argument, NULL, OPT_FREEZE },
-	{ "resume", no_argument, NULL, OPT_RESUME },
-	{ "advance", required_argument, NULL, OPT_ADVANCE },
-	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
-	{ "boottime", required_argument, NULL, OPT_BOOTTIME },
-	{ "settime", required_argument, NULL, OPT_SETTIME },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+#define B(v) (1u << (v))
+#define CLOCK_VERBS (B(V_RUN) | B(V_CREATE) | B(V_SET))
+#define ALL_VERBS (B(V_NVERBS) - 1)
+
+/* Every option: what getopt_long reads, which verbs take it, and what the help
+ * texts say of it (help.c), so that the three cannot disagree. */
+const struct option_doc option_docs[] = {
+	{ "at", OPT_AT, 0, "DATE", CLOCK_VERBS,
+	  "set REALTIME to DATE: 2038-01-19T03:14:07Z,\n"
+	  "'2030-01-01 00:00' (local time), 'Jan 1 2030 UTC',\n"
+	  "'2030-01-01 00:00 +02:00', 20300101, @2000000000" },
+	{ "offset", OPT_OFFSET, 0, "D", CLOCK_VERBS,
+	  "REALTIME = the caller's REALTIME + D: +400d, -90s" },
+	{ "rate", OPT_RATE, 0, "R", CLOCK_VERBS,
+	  "clocks run R times as fast (0 to 1000000: 10, 0.5)" },
+	{ "freeze", OPT_FREEZE, 0, NULL, CLOCK_VERBS, "stop the clocks (rate 0)" },
+	{ "resume", OPT_RESUME, 0, NULL, B(V_SET), "restart frozen clocks at the rate they had" },
+	{ "advance", OPT_ADVANCE, 0, "D", B(V_SET),
+	  "move every clock forward by D at once: sleeps\nand timers that fall due end" },
+	{ "monotonic", OPT_MONOTONIC, 0, "D", CLOCK_VERBS, "MONOTONIC = the caller's MONOTONIC + D" },
+	{ "boottime", OPT_BOOTTIME, 0, "D", CLOCK_VERBS, "BOOTTIME = the caller's BOOTTIME + D" },
+	{ "settime", OPT_SETTIME, 0, "POLICY", CLOCK_VERBS,
+	  "what settimeofday & co do inside: virtual\n"
+	  "(change the namespace's clock; default) or deny" },
+	{ "name", OPT_NAME, 0, "NAME", B(V_RUN),
+	  "name the namespace so others can join or set it" },
+	{ "pid", OPT_PID, 0, "PID", B(V_JOIN) | B(V_SET) | B(V_SHOW),
+	  "the namespace process PID is a member of" },
+	{ "json", OPT_JSON, 0, NULL, B(V_SHOW) | B(V_LS), "machine-readable output" },
+	{ "quiet", OPT_QUIET, 'q', NULL, B(V_SET) | B(V_LS),
+	  "set: print nothing; ls: print the names only" },
+	{ "force", OPT_FORCE, 'f', NULL, B(V_RM), "remove a namespace even while it has members" },
+	{ "help", OPT_HELP, 'h', NULL, ALL_VERBS, "show this help" },
+	{ "version", OPT_VERSION, 0, NULL, 0, "print timewarp's version" },
+	{ NULL, 0, 0, NULL, 0, NULL },
 };
 
-void print_usage(void)
+#define NOPTS (sizeof(option_docs) / sizeof(option_docs[0]))
+
+static const struct option_doc *doc_of(int opt)
 {
-	fputs("Usage:\n"
-	      "  timewarp run [CLOCK OPTIONS] [--name NAME] [--] COMMAND [ARG...]\n"
-	      "  timewarp create NAME [CLOCK OPTIONS]\n"
-	      "  timewarp join NAME|--pid PID [--] COMMAND [ARG...]\n"
-	      "  timewarp set NAME|--pid PID [CLOCK OPTIONS] [--advance D] [--resume]\n"
-	      "  timewarp show NAME|--pid PID [--json]\n"
-	      "  timewarp ls [--json]\n"
-	      "  timewarp rm NAME...\n"
-	      "\n"
-	      "Give a process tree its own clocks: a time namespace in user space.\n"
-	      "\n"
-	      "Clock options:\n"
-	      "  --at DATE          set REALTIME to DATE: 2038-01-19T03:14:07Z, 2030-01-01 00:00\n"
-	      "                     (local time), 2030-01-01T12:00+02:00, @2000000000[.5]\n"
-	      "  --offset D         set REALTIME to the caller's REALTIME + D: +400d, -90s, 1.5h\n"
-	      "  --rate R           clocks run R times as fast (0 to 1000000, e.g. 10, 0.5)\n"
-	      "  --freeze           stop the clocks (rate 0)\n"
-	      "  --resume           restart them at the rate before --freeze (set only)\n"
-	      "  --advance D        move every clock forward by D at once (set only)\n"
-	      "  --monotonic D      MONOTONIC = the caller's MONOTONIC + D\n"
-	      "  --boottime D       BOOTTIME = the caller's BOOTTIME + D\n"
-	      "  --settime POLICY   what settimeofday & co do inside: virtual (change the\n"
-	      "                     namespace's clock; default) or deny (EPERM)\n"
-	      "Durations: [+-]NUMBER UNIT..., units ns us ms s m h d w y (y = 365 d).\n"
-	      "\n"
-	      "Other options:\n"
-	      "  --name NAME        run: name the namespace so others can join or set it\n"
-	      "  --pid PID          the namespace process PID is in\n"
-	      "  --json             show, ls: machine-readable output\n"
-	      "  -h, --help         this text\n"
-	      "  --version          timewarp's version\n"
-	      "\n"
-	      "Named namespaces live in $XDG_RUNTIME_DIR/timewarp (else /run/user/UID/timewarp,\n"
-	      "else /tmp/timewarp-UID). run and join exit with the command's status, 128+N\n"
-	      "when it dies of signal N; 2 means bad input, 1 a failure of timewarp itself.\n",
-	      stdout);
+	for (const struct option_doc *d = option_docs; d->name; d++)
+		if (d->val == opt)
+			return d;
+	return NULL;
 }
 
-static const struct {
-	const char *name;
-	enum verb verb;
-} verbs[] = {
-	{ "run", V_RUN }, { "create", V_CREATE }, { "join", V_JOIN }, { "set", V_SET },
-	{ "show", V_SHOW }, { "ls", V_LS }, { "rm", V_RM },
-};
-
-/* Which options each verb takes. */
+/* Which options each verb takes; --version goes with any. */
 static int allowed(enum verb v, int opt)
 {
-	switch (opt) {
-	case OPT_AT: case OPT_OFFSET: case OPT_RATE: case OPT_FREEZE:
-	case OPT_MONOTONIC: case OPT_BOOTTIME: case OPT_SETTIME:
-		return v == V_RUN || v == V_CREATE || v == V_SET;
-	case OPT_RESUME: case OPT_ADVANCE:
-		return v == V_SET;
-	case OPT_NAME:
-		return v == V_RUN;
-	case OPT_PID:
-		return v == V_JOIN || v == V_SET || v == V_SHOW;
-	case OPT_JSON:
-		return v == V_SHOW || v == V_LS;
-	default:
-		return 1;
-	}
-}
+	const struct option_doc *d = doc_of(opt);
 
-static const char *opt_name(int opt)
-{
-	for (const struct option *lo = longopts; lo->name; lo++)
-		if (lo->val == opt)
-			return lo->name;
-	return "?";
+	return !d || opt == OPT_VERSION || (d->verbs & B(v));
 }
 
 static int64_t duration(const char *opt, const char *arg)
@@ -131,6 +100,9 @@ static void parse_change(struct options *o, int opt, const char *arg)
 	switch (opt) {
 	case OPT_AT:
 		r = tw_parse_date(arg, &c->at, &why);
+		if (r && (arg[0] == '+' || arg[0] == '-') && !tw_parse_duration(arg, &c->offset, NULL))
+			die_usage("invalid date '%s' for --at: a time relative to now; did you mean "
+				  "--offset %s?", arg, arg);
 		if (r == -ERANGE)
 			die_usage("date '%s' for --at is out of range: %s", arg, why);
 		if (r)
@@ -194,7 +166,8 @@ static pid_t parse_pid(const char *arg)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+	/* digits only: strtol would also take " 5" and "+5" */
+	if (errno || !isdigit((unsigned char)arg[0]) || *end || v <= 0 || v > INT_MAX)
 		die_usage("invalid pid '%s' for --pid: not a process id", arg);
 	return (pid_t)v;
 }
@@ -233,6 +206,8 @@ static void check(struct options *o, int nargs)
 	case V_LS:
 		if (nargs)
 			die_usage("unexpected argument '%s': ls takes no names", o->names[0]);
+		if (o->quiet && o->json)
+			die_usage("-q and --json both choose what ls prints; give one");
 		break;
 	default:
 		break;
@@ -243,13 +218,53 @@ static void check(struct options *o, int nargs)
 		die_usage("missing NAME: %s needs a namespace name or --pid PID", o->verb_name);
 	if (o->name && o->pid)
 		die_usage("both a name ('%s') and --pid %d given; give one", o->name, (int)o->pid);
-	if (o->name && o->verb != V_RUN && !tw_name_valid(o->name))
-		die_usage("invalid namespace name '%s': use 1 to 64 of A-Z a-z 0-9 . _ -", o->name);
+	/* create makes a name; the others also take the anonymous entries ls lists */
+	for (int i = 0; o->verb != V_RUN && i < (nargs ? nargs : !!o->name); i++) {
+		const char *n = nargs ? o->names[i] : o->name;
+		if (o->verb == V_CREATE ? !tw_name_valid(n) : !tw_entry_valid(n))
+			die_usage("invalid namespace name '%s': use 1 to 64 of A-Z a-z 0-9 . _ -", n);
+	}
+}
+
+/* getopt_long's table, made from option_docs. */
+static void getopt_table(struct option *lo, char *shorts)
+{
+	size_t n = 0;
+
+	*shorts++ = '+'; /* options stop at the command */
+	*shorts++ = ':'; /* a missing value is ':', told apart from an unknown option */
+	for (const struct option_doc *d = option_docs; d->name; d++, n++) {
+		lo[n] = (struct option){ d->name, d->arg ? required_argument : no_argument, NULL,
+					 d->val };
+		if (d->short_name)
+			*shorts++ = d->short_name;
+	}
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	*shorts = 0;
+}
+
+/* timewarp help [VERB] */
+static void help_verb(int argc, char **argv)
+{
+	int v;
+
+	if (argc < 3) {
+		print_usage();
+		exit(0);
+	}
+	if ((v = verb_lookup(argv[2])) < 0)
+		die_usage("unknown verb '%s': use run, create, join, set, show, ls or rm", argv[2]);
+	if (argc > 3)
+		die_usage("unexpected argument '%s': help takes one verb", argv[3]);
+	print_verb_help((enum verb)v);
+	exit(0);
 }
 
 void parse_options(int argc, char **argv, struct options *o)
 {
-	int nargs = 0, opt;
+	static struct option longopts[NOPTS];
+	char shorts[NOPTS + 3];
+	int nargs = 0, opt, v, word;
 
 	*o = (struct options){ 0 };
 	if (argc < 2)
@@ -258,19 +273,21 @@ void parse_options(int argc, char **argv, struct options *o)
 		print_usage();
 		exit(0);
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("timewarp %s\n", TIMEWARP_VERSION);
-		exit(0);
+	if (!strcmp(argv[1], "--version"))
+		print_version();
+	if (!strcmp(argv[1], "help"))
+		help_verb(argc, argv);
+	if ((v = verb_lookup(argv[1])) < 0) {
+		suggest_for_habit(argc, argv);
+		if (argv[1][0] == '-')
+			die_usage("missing verb before '%s': run, create, join, set, show, ls or rm",
+				  argv[1]);
+		die_usage("unknown verb '%s': use run, create, join, set, show, ls or rm", argv[1]);
 	}
+	o->verb = (enum verb)v;
 	o->verb_name = argv[1];
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(argv[1], verbs[i].name))
-			goto found;
-	die_usage("unknown verb '%s': use run, create, join, set, show, ls or rm", argv[1]);
-found:
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(argv[1], verbs[i].name))
-			o->verb = verbs[i].verb;
+	die_set_verb(o->verb_name);
+	getopt_table(longopts, shorts);
 
 	/* argv[1] (the verb) plays getopt's argv[0] */
 	argc--, argv++;
@@ -280,7 +297,8 @@ found:
 	if (!o->names)
 		die(1, "out of memory");
 	for (;;) {
-		opt = getopt_long(argc, argv, "+:h", longopts, NULL);
+		word = optind; /* the argument getopt reads now ('+': it skips none) */
+		opt = getopt_long(argc, argv, shorts, longopts, NULL);
 		if (opt == -1) {
 			int after_dashes = optind > 1 && !strcmp(argv[optind - 1], "--");
 			if (optind >= argc)
@@ -300,27 +318,35 @@ found:
 			continue;
 		}
 		switch (opt) {
-		case 'h':
-			print_usage();
+		case OPT_HELP:
+			print_verb_help(o->verb);
 			exit(0);
 		case OPT_VERSION:
-			printf("timewarp %s\n", TIMEWARP_VERSION);
-			exit(0);
+			print_version();
 		case '?':
-			if (optopt)
+			/* getopt names a known long option given a value it does
+			 * not take (--json=1) by its value; an unknown short one by
+			 * its byte, which may be the first of a character's */
+			if (!strncmp(argv[word], "--", 2) && optopt && doc_of(optopt))
+				die_usage("option '--%s' takes no value", doc_of(optopt)->name);
+			if (optopt > ' ' && optopt < 0x7f)
 				die_usage("unknown option '-%c'", optopt);
-			die_usage("unknown option '%s'", argv[optind - 1]);
+			die_usage("unknown option '%s'", argv[word]);
 		case ':':
 			die_usage("option '%s' needs a value", argv[optind - 1]);
 		}
 		if (!allowed(o->verb, opt))
-			die_usage("option --%s does not apply to %s", opt_name(opt), o->verb_name);
+			die_usage("option --%s does not apply to %s", doc_of(opt)->name, o->verb_name);
 		if (opt == OPT_NAME)
 			o->name = optarg;
 		else if (opt == OPT_PID)
 			o->pid = parse_pid(optarg);
 		else if (opt == OPT_JSON)
 			o->json = 1;
+		else if (opt == OPT_QUIET)
+			o->quiet = 1;
+		else if (opt == OPT_FORCE)
+			o->force = 1;
 		else
 			parse_change(o, opt, optarg);
 	}

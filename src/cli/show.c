@@ -15,7 +15,7 @@ struct view {
 	struct tw_params p;
 	pid_t *members;
 	int nmembers;
-	int creator;
+	const struct tw_page *pg; /* who made it */
 };
 
 static const char *const line_names[TW_NLINES] = {
@@ -24,28 +24,33 @@ static const char *const line_names[TW_NLINES] = {
 	[TW_LINE_BOOTTIME] = "boottime",
 };
 
-static void look(const struct tw_ns *ns, struct view *v)
+/* ns as of now, its members from `ms` (one reading of /proc for all) */
+static void look(const struct tw_ns *ns, const struct tw_members *ms, struct view *v)
 {
-	const struct tw_page *pg = tw_ns_page(ns);
-	int r, n, cap;
+	int r, n;
 
 	memset(v, 0, sizeof(*v));
 	v->name = tw_ns_name(ns);
 	v->path = tw_ns_path(ns);
-	v->creator = pg->creator_pid;
-	tw_read_params(pg, &v->p);
+	v->pg = tw_ns_page(ns);
+	tw_read_params(v->pg, &v->p);
 	if ((r = tw_ns_now(ns, v->host, v->virt)))
 		die(1, "cannot read the clocks: %s", strerror(-r));
-	n = tw_ns_members(ns, NULL, 0);
-	if (n < 0)
-		die(1, "cannot list members: %s", strerror(-n));
-	/* members can come and go between the count and the listing */
-	cap = n + 16;
-	v->members = calloc((size_t)cap, sizeof(pid_t));
+	n = tw_members_of(ms, ns, NULL, 0);
+	v->members = calloc((size_t)n + 1, sizeof(pid_t));
 	if (!v->members)
 		die(1, "out of memory");
-	n = tw_ns_members(ns, v->members, (size_t)cap);
-	v->nmembers = n < 0 ? 0 : n > cap ? cap : n;
+	v->nmembers = tw_members_of(ms, ns, v->members, (size_t)n);
+}
+
+static struct tw_members *scan(void)
+{
+	struct tw_members *ms;
+	int r = tw_members_scan(&ms);
+
+	if (r)
+		die(1, "cannot list members: %s", strerror(-r));
+	return ms;
 }
 
 /* A clock value as people read it: a date for the REALTIME class, seconds for
@@ -66,7 +71,8 @@ static void print_text(const struct view *v)
 	if (v->name[0])
 		printf("name:          %s\n", v->name);
 	else
-		printf("name:          (anonymous, made by timewarp run, pid %d)\n", v->creator);
+		printf("name:          (anonymous, made by timewarp run, pid %d)\n",
+		       (int)v->pg->creator_pid);
 	printf("page:          %s\n", v->path);
 	for (int l = 0; l < TW_NLINES; l++) {
 		char label[32];
@@ -125,8 +131,14 @@ static void print_json(const struct view *v)
 	tw_format_rate(v->p.rate, a, sizeof(a));
 	printf(",\"rate\":%s,\"frozen\":%s", a, v->p.rate ? "false" : "true");
 	tw_format_rate(v->p.saved_rate, a, sizeof(a));
-	printf(",\"resume_rate\":%s,\"settime\":\"%s\",\"members\":[", a,
+	printf(",\"resume_rate\":%s,\"settime\":\"%s\"", a,
 	       v->p.settime == TW_SETTIME_DENY ? "deny" : "virtual");
+	/* the pid is one of the creator's pid namespace (0: unknown) */
+	printf(",\"creator\":{\"pid\":%d,\"uid\":%u,\"pid_namespace\":%llu,\"transient\":%s}",
+	       (int)v->pg->creator_pid, (unsigned)v->pg->creator_uid,
+	       (unsigned long long)v->pg->creator_pidns,
+	       v->pg->flags & TW_FLAG_RUN ? "true" : "false");
+	printf(",\"members\":[");
 	for (int i = 0; i < v->nmembers; i++)
 		printf("%s%d", i ? "," : "", (int)v->members[i]);
 	printf("]}");
@@ -135,9 +147,11 @@ static void print_json(const struct view *v)
 int verb_show(const struct options *o)
 {
 	struct tw_ns *ns = open_named(o);
+	struct tw_members *ms = scan();
 	struct view v;
 
-	look(ns, &v);
+	look(ns, ms, &v);
+	tw_members_free(ms);
 	if (o->json) {
 		print_json(&v);
 		putchar('\n');
@@ -152,10 +166,19 @@ int verb_show(const struct options *o)
 int verb_ls(const struct options *o)
 {
 	char **names, date[64], rate[64];
+	struct tw_members *ms;
 	int n = tw_ns_list(&names);
 
+	check_store(n);
 	if (n < 0)
-		die(1, "cannot list namespaces: %s", strerror(-n));
+		die(1, "cannot list namespaces: %s", tw_why()[0] ? tw_why() : strerror(-n));
+	if (o->quiet) { /* names only, one a line: for scripts and shell completion */
+		for (int i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		tw_names_free(names);
+		return 0;
+	}
+	ms = scan();
 	if (o->json)
 		printf("[");
 	else if (n)
@@ -166,7 +189,7 @@ int verb_ls(const struct options *o)
 		/* a namespace removed since the listing is simply not shown */
 		if (tw_ns_open(names[i], &ns))
 			continue;
-		look(ns, &v);
+		look(ns, ms, &v);
 		if (o->json) {
 			printf("%s", shown++ ? "," : "");
 			print_json(&v);
@@ -180,6 +203,7 @@ int verb_ls(const struct options *o)
 	}
 	if (o->json)
 		printf("]\n");
+	tw_members_free(ms);
 	tw_names_free(names);
 	return 0;
 }

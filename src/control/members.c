@@ -52,76 +52,121 @@ static int each_mapping(pid_t pid, int (*found)(const struct mapping *, void *),
 	return r;
 }
 
-/* Calls seen() for every clock page mapping of every process but this one (which
- * maps pages only to look at them). */
-static int each_process(int (*found)(const struct mapping *, void *), void *arg,
-			void (*member)(pid_t, void *))
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc");
+/* One scan of /proc: every (page, process) pair, sorted, so that ls finds the
+ * members of each of its namespaces without reading /proc again. */
+struct mapper {
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+};
 
-	if (!d)
+struct tw_members {
+	pid_t pid; /* the process being read */
+	struct mapper *m;
+	size_t n, cap;
+};
+
+static int add_mapper(const struct mapping *mp, void *arg)
+{
+	struct tw_members *ms = arg;
+
+	if (ms->n == ms->cap) {
+		size_t cap = ms->cap ? 2 * ms->cap : 64;
+		struct mapper *m = realloc(ms->m, cap * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		ms->m = m;
+		ms->cap = cap;
+	}
+	ms->m[ms->n++] = (struct mapper){ makedev(mp->maj, mp->min), (ino_t)mp->ino, ms->pid };
+	return 0;
+}
+
+static int cmp_mapper(const void *a, const void *b)
+{
+	const struct mapper *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Every process but this one (which maps pages only to look at them); those
+ * whose maps cannot be read (another user's, a non-dumpable one) are not seen. */
+int tw_members_scan(struct tw_members **out)
+{
+	struct tw_members *ms = calloc(1, sizeof(*ms));
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if (!ms || !(d = opendir("/proc"))) {
+		free(ms);
 		return -errno;
+	}
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == getpid())
 			continue;
-		if (each_mapping((pid_t)pid, found, arg) == 1 && member)
-			member((pid_t)pid, arg);
+		ms->pid = (pid_t)pid;
+		if (each_mapping(ms->pid, add_mapper, ms) == -ENOMEM) {
+			closedir(d);
+			tw_members_free(ms);
+			return -ENOMEM;
+		}
 	}
 	closedir(d);
+	if (ms->n) /* ms->m is null while empty */
+		qsort(ms->m, ms->n, sizeof(*ms->m), cmp_mapper);
+	/* a process that maps a page twice is one member */
+	for (size_t i = 0; i < ms->n; i++)
+		if (!n || cmp_mapper(&ms->m[i], &ms->m[n - 1]))
+			ms->m[n++] = ms->m[i];
+	ms->n = n;
+	*out = ms;
 	return 0;
 }
 
-struct members {
-	const struct tw_ns *ns;
-	pid_t *pids;
-	size_t max;
-	int n;
-};
-
-static int is_page(const struct mapping *m, void *arg)
+int tw_members_of(const struct tw_members *ms, const struct tw_ns *ns, pid_t *pids, size_t max)
 {
-	const struct tw_ns *ns = ((struct members *)arg)->ns;
-	return m->ino == ns->ino && makedev(m->maj, m->min) == ns->dev;
+	struct mapper key = { ns->dev, ns->ino, 0 };
+	size_t lo = 0, hi = ms->n;
+	int n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_mapper(&ms->m[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ms->n && ms->m[lo].dev == ns->dev && ms->m[lo].ino == ns->ino; lo++, n++)
+		if ((size_t)n < max)
+			pids[n] = ms->m[lo].pid;
+	return n;
 }
 
-static void count_member(pid_t pid, void *arg)
+void tw_members_free(struct tw_members *ms)
 {
-	struct members *ms = arg;
-
-	if ((size_t)ms->n < ms->max)
-		ms->pids[ms->n] = pid;
-	ms->n++;
+	if (!ms)
+		return;
+	free(ms->m);
+	free(ms);
 }
 
 int tw_ns_members(const struct tw_ns *ns, pid_t *pids, size_t max)
 {
-	struct members ms = { ns, pids, max, 0 };
-	int r = each_process(is_page, &ms, count_member);
+	struct tw_members *ms;
+	int r = tw_members_scan(&ms);
 
-	return r < 0 ? r : ms.n;
-}
-
-struct scan {
-	void (*seen)(dev_t, ino_t, void *);
-	void *arg;
-};
-
-static int report(const struct mapping *m, void *arg)
-{
-	struct scan *sc = arg;
-
-	sc->seen(makedev(m->maj, m->min), m->ino, sc->arg);
-	return 0;
-}
-
-int tw_scan_page_mappings(void (*seen)(dev_t dev, ino_t ino, void *arg), void *arg)
-{
-	struct scan sc = { seen, arg };
-
-	return each_process(report, &sc, NULL);
+	if (r)
+		return r;
+	r = tw_members_of(ms, ns, pids, max);
+	tw_members_free(ms);
+	return r;
 }
 
 /* A mapping of a clock page: a file in the pages folder of a namespaces
@@ -141,17 +186,23 @@ int tw_ns_open_pid(pid_t pid, struct tw_ns **out)
 {
 	char *path = NULL;
 	size_t len;
-	int r = each_mapping(pid, page_path, &path);
+	int r;
 
+	tw_why_clear();
+	r = each_mapping(pid, page_path, &path);
+	if (r == -ENOENT)
+		return tw_refuse(ESRCH, "there is no process %d", (int)pid);
 	if (r < 0)
-		return r;
+		return tw_refuse(-r, "cannot inspect process %d: %s", (int)pid, strerror(-r));
 	if (r == 0)
-		return -ESRCH;
+		return tw_refuse(ENODATA, "process %d is not a member of any time namespace",
+				 (int)pid);
 	/* The namespace was removed while this member runs on. */
 	len = strlen(path);
 	if (len > 10 && !strcmp(path + len - 10, " (deleted)")) {
 		free(path);
-		return -ENOENT;
+		return tw_refuse(ENOENT, "process %d is in a time namespace that was removed",
+				 (int)pid);
 	}
 	r = tw_ns_open_path(path, out);
 	free(path);

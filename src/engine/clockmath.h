@@ -129,6 +129,15 @@ static inline uint64_t tw_line_max_sec(int line)
 					 : TW_REALTIME_MAX / 1000000000LL;
 }
 
+/* Whether a time the fast paths made from the page's derived fields is not one
+ * the line can give: past its range, or nanoseconds outside [0, 1e9) (a page
+ * damaged after it was checked: the caller maps the line in full, which clamps,
+ * so that no reader hands out a malformed time). */
+static inline __attribute__((always_inline)) int tw_ts_wild(int line, int64_t sec, int64_t nsec)
+{
+	return ((uint64_t)sec >= tw_line_max_sec(line)) | ((uint64_t)nsec >= 1000000000ULL);
+}
+
 /* A line at a rate other than 0 and 1, from a host reading that the kernel's
  * vDSO data gives below the nanosecond: whole seconds `sec` (< 2^33),
  * nanoseconds past them `ns` (< 2^33, not necessarily below 1e9) and a
@@ -160,7 +169,10 @@ static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t
 
 	if (__builtin_expect(sec >= (1ULL << 33) || ns >= (1ULL << 33) || shift > 32, 0))
 		return 1;
-	d0 = (int64_t)sec * 1000000000LL - b.host; /* sec < 2^33: no overflow */
+	/* sec < 2^33: the product cannot overflow; the difference can, with an
+	 * anchor no writer makes (a damaged page): left to tw_map_line */
+	if (__builtin_expect(__builtin_sub_overflow((int64_t)sec * 1000000000LL, b.host, &d0), 0))
+		return 1;
 	a = (__int128)d0 * (__int128)rate;
 	if (__builtin_expect(a >= (__int128)INT64_MAX * 4294967296 ||
 				     a <= (__int128)INT64_MIN * 4294967296, 0))

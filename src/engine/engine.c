@@ -8,7 +8,7 @@
 #include "engine.h"
 #include "fold.h"
 #include "read.h"
-#include "slot.h"
+#include "memokey.h"
 #include "vdso_lookup.h"
 #include "vvar.h"
 
@@ -21,6 +21,7 @@ void tw_host_init(struct tw_host *h, const void *vdso)
 	h->vvar = 0; /* until tw_vvar_use proves the data page */
 	h->memo = 0;
 	h->fold = 0;
+	h->syscall = 0;
 }
 
 long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
@@ -31,7 +32,7 @@ long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 		return 0;
 	if (h->clock_gettime)
 		return h->clock_gettime(clockid, ts);
-	return tw_sys_clock_gettime(clockid, ts);
+	return tw_sys_clock_gettime(h, clockid, ts);
 }
 
 /* The host clock read for each line (the COARSE and ALARM variants are read by
@@ -93,15 +94,15 @@ static void remember(const struct tw_page *pg, const struct tw_host *h, uint32_t
 	if (tw_coarse_clock(clockid) && h->memo) {
 		struct tw_memo *m = h->memo + (clockid - 5);
 
-		if (tw_slot_take(&m->key, &ks))
+		if (tw_memokey_take(&m->key, &ks))
 			return;
 		__atomic_store_n(&m->sec, ts->sec, __ATOMIC_RELAXED);
 		__atomic_store_n(&m->nsec, ts->nsec, __ATOMIC_RELAXED);
-		tw_slot_give(&m->key, ks, v->seq, s, pg);
+		tw_memokey_give(&m->key, ks, v->seq, s, pg);
 	} else if (!tw_coarse_clock(clockid) && h->fold && !tw_fold_make(line, l->b, l->rate, v, &n)) {
 		struct tw_fold *f = h->fold + tw_fold_slot(clockid);
 
-		if (tw_slot_take(&f->key, &ks))
+		if (tw_memokey_take(&f->key, &ks))
 			return;
 		__atomic_store_n(&f->shift, n.shift, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->cycle_last, n.cycle_last, __ATOMIC_RELAXED);
@@ -111,7 +112,7 @@ static void remember(const struct tw_page *pg, const struct tw_host *h, uint32_t
 		__atomic_store_n(&f->mult_lo, n.mult_lo, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->mult_hi, n.mult_hi, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->sec, n.sec, __ATOMIC_RELAXED);
-		tw_slot_give(&f->key, ks, v->seq, s, pg);
+		tw_memokey_give(&f->key, ks, v->seq, s, pg);
 	}
 }
 
@@ -164,7 +165,8 @@ static int read_page(const struct tw_page *pg, const struct tw_host *h, long clo
 	 * up to a tick; mapped with a new, higher rate (or a resume) that lag
 	 * would step the clock back.  Read within a second behind the anchor, it
 	 * is the anchor. */
-	if (tw_coarse_clock(clockid) && host < l.b.host && host > l.b.host - 1000000000LL) {
+	if (tw_coarse_clock(clockid) && host < l.b.host &&
+	    (uint64_t)l.b.host - (uint64_t)host < 1000000000ULL) {
 		host = l.b.host;
 		sec = (uint64_t)tw_ns_ts(host).sec;
 		ns = (uint64_t)tw_ns_ts(host).nsec;

@@ -24,8 +24,8 @@ struct tw_tv {
 
 /* What a memo or a fold (below) was computed under: a process keeps them, and
  * they hold while none of it has changed.  Its own count is odd while a
- * reader writes it (a reader that finds it odd leaves it: slot.h). */
-struct tw_slot {
+ * reader writes it (a reader that finds it odd leaves it: memokey.h). */
+struct tw_memokey {
 	uint32_t seq;
 	uint32_t vseq; /* the kernel data's sequence count */
 	uint32_t pseq; /* the clock page's head */
@@ -38,7 +38,7 @@ struct tw_slot {
  * so until then, and until the namespace changes, the same computation gives
  * the same answer. */
 struct tw_memo {
-	struct tw_slot key;
+	struct tw_memokey key;
 	int64_t sec, nsec;
 };
 
@@ -53,7 +53,7 @@ struct tw_memo {
  * shift would be 0), shift is 0 and base and mult are 128 bits with 64 of them
  * below the nanosecond: the time is the high word of the sum (fold.h). */
 struct tw_fold {
-	struct tw_slot key;
+	struct tw_memokey key;
 	uint64_t cycle_last, dmax;
 	uint64_t base_lo, base_hi, mult_lo, mult_hi;
 	int64_t sec;
@@ -76,6 +76,10 @@ struct tw_host {
 	const struct tw_vvar_clock *vvar;
 	struct tw_memo *memo;
 	struct tw_fold *fold;
+	/* How its system calls are made: in a member, through the runtime's
+	 * gate (src/runtime/gate.c), which the member's seccomp filter lets
+	 * through; null: directly (tw_syscall6). */
+	long (*syscall)(long nr, long a, long b, long c, long d, long e, long f);
 };
 
 /* Look the host vDSO (the ELF image at AT_SYSINFO_EHDR) up; `vdso` may be null. */
@@ -133,7 +137,14 @@ void tw_page_init(struct tw_page *pg, const struct tw_params *p);
 /* The raw system call, for the engine's fallbacks and for callers that must not
  * go through an interposed libc (syscall.c); clock_gettime by it. */
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f);
-long tw_sys_clock_gettime(long clockid, struct tw_ts *ts);
+
+/* A system call as `h` makes them. */
+static inline long tw_host_syscall(const struct tw_host *h, long nr, long a, long b, long c,
+				   long d, long e, long f)
+{
+	return h->syscall ? h->syscall(nr, a, b, c, d, e, f) : tw_syscall6(nr, a, b, c, d, e, f);
+}
+long tw_sys_clock_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts);
 
 static inline int64_t tw_ts_ns(const struct tw_ts *ts)
 {

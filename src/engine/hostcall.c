@@ -49,7 +49,7 @@ static int map_reading(const struct tw_page *pg, uint32_t s, int line, long cloc
 	 * is the anchor.  (`anchor_sec` is a second past the anchor's: below it
 	 * the reading may be behind.) */
 	if (rate != 0 && tw_coarse_clock(clockid) && ts->sec < anchor_sec && host < b.host &&
-	    host > b.host - 1000000000LL)
+	    (uint64_t)b.host - (uint64_t)host < 1000000000ULL)
 		host = b.host;
 	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, host));
 	return 0;
@@ -65,7 +65,7 @@ long tw_call_map(const struct tw_page *pg, const struct tw_host *h, uint32_t s, 
 		s = tw_head(pg);
 		if (tw_vvar_serves(clockid) && TW_LOAD(tw_copy_of(pg, s)->rate) == 0)
 			continue; /* frozen: no host time needed */
-		r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(clockid, ts);
+		r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
 		if (r)
 			return r;
 	}

@@ -36,7 +36,7 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 	    __builtin_expect(__atomic_load_n(&pg->copy[TW_HEAD_COPY(s)].rate, __ATOMIC_RELAXED) == 0,
 			     0))
 		return tw_call_map(pg, h, s, line, clockid, ts);
-	r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(clockid, ts);
+	r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
 	if (__builtin_expect(r != 0, 0))
 		return r;
 	/* the copy's address made again after the call rather than kept across
@@ -56,7 +56,8 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 	if (__builtin_expect(__atomic_load_n(&pg->head, __ATOMIC_RELAXED) != s, 0) ||
 	    (tw_coarse_clock(clockid) && __builtin_expect(ts->sec < anchor_sec, 0)))
 		return tw_call_map(pg, h, s, line, clockid, ts);
-	sec = ts->sec + off_sec;
+	/* wrapping sums: a damaged offset makes a wild time, not an overflow */
+	sec = (int64_t)((uint64_t)ts->sec + (uint64_t)off_sec);
 	/* An offset of whole seconds (--offset in whole seconds; MONOTONIC and
 	 * BOOTTIME when only REALTIME was moved: 0) leaves the host's
 	 * nanoseconds as they are: reading them back from the buffer the host
@@ -64,14 +65,14 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 	 * (bench/ab). */
 	nsec = 0;
 	if (__builtin_expect(off_nsec != 0, 0)) {
-		nsec = ts->nsec + off_nsec;
+		nsec = (int64_t)((uint64_t)ts->nsec + (uint64_t)off_nsec);
 		if (nsec >= 1000000000LL) {
 			nsec -= 1000000000LL;
 			sec++;
 		}
 	}
-	/* out of the line's range: tw_call_map clamps */
-	if (__builtin_expect((uint64_t)sec >= tw_line_max_sec(line), 0))
+	/* out of the line's range (or a damaged offset): tw_call_map clamps */
+	if (__builtin_expect(tw_ts_wild(line, sec, nsec), 0))
 		return tw_call_map(pg, h, s, line, clockid, ts);
 	if (__builtin_expect(off_nsec != 0, 0))
 		ts->nsec = nsec;

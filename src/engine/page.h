@@ -106,6 +106,14 @@ struct tw_page {
 	uint32_t creator_uid;
 	int64_t created_host_realtime;
 	char name[80];       /* "" for an anonymous namespace */
+	/* Where the page lives in its store (src/control/store.c), also written
+	 * once, before anyone can open it: its file in ~pages and the entry in
+	 * the store that names it ("ci", "@run-4242.0"). */
+	char id[40];
+	char entry[80];
+	/* The creator's pid namespace (the inode of /proc/self/ns/pid, 0 when
+	 * unknown): the pid it gives is a pid there. */
+	uint64_t creator_pidns;
 	struct tw_copy copy[TW_COPIES] __attribute__((aligned(256)));
 };
 
@@ -113,6 +121,13 @@ _Static_assert(sizeof(struct tw_page) <= TW_PAGE_BYTES, "clock page fits one pag
 
 #define TW_FLAG_ANONYMOUS 1u /* made by `run` without --name */
 #define TW_FLAG_RUN 2u       /* made by `run`: goes once its command has exited */
+
+/* The bridge: a descriptor of a clock page that a member (and `timewarp run`)
+ * leaves open across exec, not close-on-exec, so that the page is never
+ * unused in between (src/control/collect.c); the new program's runtime closes
+ * it once it has mapped the page (src/runtime/start.c).  At this number or
+ * above, out of the program's way. */
+#define TW_BRIDGE_FD_MIN 512
 
 /* Writers claim copy i with an OFD write lock on this byte of the page's file
  * (past its end: nothing is written there). */

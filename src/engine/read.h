@@ -42,7 +42,7 @@
 #include "engine.h"
 #include "fold.h"
 #include "hostcall.h"
-#include "slot.h"
+#include "memokey.h"
 #include "vvar.h"
 
 #define TW_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -97,8 +97,8 @@ read_at_offset(const struct tw_page *pg, const struct tw_vvar_clock *vv, uint32_
 		return 1;
 	if (tw_coarse_clock(clockid) && __builtin_expect(t.sec <= virt_sec, 0))
 		return 1;
-	/* out of the line's range: the full read clamps */
-	if (__builtin_expect((uint64_t)t.sec >= tw_line_max_sec(line), 0))
+	/* out of the line's range (or a damaged offset): the full read clamps */
+	if (__builtin_expect(tw_ts_wild(line, t.sec, t.nsec), 0))
 		return 1;
 	*ts = t;
 	return 0;
@@ -111,7 +111,7 @@ read_frozen(const struct tw_page *pg, uint32_t s, int line, struct tw_ts *ts)
 	const struct tw_fast *f = &tw_copy_of(pg, s)->fast[line];
 	int64_t sec = TW_LOAD(f->virt_sec), nsec = TW_LOAD(f->virt_nsec);
 
-	if (tw_head_moved(pg, s))
+	if (tw_head_moved(pg, s) || __builtin_expect(tw_ts_wild(line, sec, nsec), 0))
 		return 1;
 	ts->sec = sec;
 	ts->nsec = nsec;
@@ -135,7 +135,7 @@ read_fold(const struct tw_page *pg, const struct tw_host *h, uint32_t s, long cl
 		return 1;
 	f = h->fold + tw_fold_slot(clockid);
 	pair = tw_vvar_seq_mode(vc);
-	if (!tw_slot_holds(&f->key, (uint32_t)pair, s, pg, &fs) ||
+	if (!tw_memokey_holds(&f->key, (uint32_t)pair, s, pg, &fs) ||
 	    tw_vvar_cycles(h->vvar, pair, &cycles))
 		return 1;
 	/* the fold is read after the counter, inside its own count, as the
@@ -149,7 +149,7 @@ read_fold(const struct tw_page *pg, const struct tw_host *h, uint32_t s, long cl
 	c.sec = TW_LOAD(f->sec);
 	c.shift = TW_LOAD(f->shift);
 	/* the fold whole, the kernel's data unchanged since the counter was read */
-	if (!tw_slot_still(&f->key, fs) || TW_LOAD(vc->seq) != (uint32_t)pair)
+	if (!tw_memokey_still(&f->key, fs) || TW_LOAD(vc->seq) != (uint32_t)pair)
 		return 1;
 	cycles -= c.cycle_last;
 	if (__builtin_expect(cycles > c.dmax, 0) || tw_head_moved(pg, s))
@@ -172,11 +172,11 @@ read_memo(const struct tw_page *pg, const struct tw_host *h, uint32_t s, long cl
 		return 1;
 	m = h->memo + (clockid - 5);
 	vs = __atomic_load_n(&h->vvar->seq, __ATOMIC_ACQUIRE);
-	if (!tw_slot_holds(&m->key, vs, s, pg, &ms))
+	if (!tw_memokey_holds(&m->key, vs, s, pg, &ms))
 		return 1;
 	sec = TW_LOAD(m->sec);
 	nsec = TW_LOAD(m->nsec);
-	if (!tw_slot_still(&m->key, ms) || TW_LOAD(h->vvar->seq) != vs || tw_head_moved(pg, s))
+	if (!tw_memokey_still(&m->key, ms) || TW_LOAD(h->vvar->seq) != vs || tw_head_moved(pg, s))
 		return 1;
 	ts->sec = sec;
 	ts->nsec = nsec;

@@ -18,7 +18,7 @@ long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 	return ret;
 }
 
-long tw_sys_clock_gettime(long clockid, struct tw_ts *ts)
+long tw_sys_clock_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 {
-	return tw_syscall6(__NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+	return tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
 }

@@ -5,6 +5,8 @@
 #ifndef TW_PRELOAD_H
 #define TW_PRELOAD_H
 
+#include <sys/types.h>
+
 #include "engine.h"
 
 #define TW_EXPORT __attribute__((visibility("default")))
@@ -12,15 +14,12 @@
 struct tw_member {
 	const struct tw_page *page; /* null: this process is not in a namespace */
 	const char *page_path;      /* the TIMEWARP_NS it was started with */
+	dev_t page_dev;             /* and the file it opened there */
+	ino_t page_ino;
 	const char *lib_path;       /* this library, as the loader found it */
 	struct tw_host host;        /* the real vDSO */
 	void *vdso;                 /* the timewarp vDSO, null if not installed */
 };
-
-/* Maps the timewarp vDSO for this member and points AT_SYSINFO_EHDR at it;
- * returns its base, or null when it could not (the libc entry points still
- * serve the namespace). */
-void *tw_vdso_install(const struct tw_member *m, const void *host_vdso);
 
 /* This process's membership, set up on first use (or by the constructor). */
 const struct tw_member *tw_member(void);
@@ -35,6 +34,11 @@ static inline const struct tw_member *tw_member_fast(void)
 		return &tw_self;
 	return tw_member();
 }
+
+/* A descriptor of this member's clock page for exec (the bridge, page.h):
+ * at TW_BRIDGE_FD_MIN or above, not close-on-exec; -1 when none could be made.
+ * No allocation: safe between vfork and exec. */
+int tw_bridge_open(void);
 
 /* The next definition of a libc function (the one this library hides). */
 void *tw_next(const char *name);

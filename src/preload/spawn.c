@@ -6,7 +6,16 @@
  * namespace (a nested `timewarp run`) is left alone.
  *
  * These run between vfork and exec too, where the parent's heap is shared and
- * malloc must not be called: the new environment is built on the stack. */
+ * malloc must not be called: the new environment is built on the stack when
+ * it is small, else in memory of its own (mmap), whatever its size: a thread's
+ * stack may be far smaller than an environment the kernel accepts.  (That
+ * memory is unmapped when the exec fails; after an exec from a vfork child
+ * that succeeded, it stays in the parent, which shares it: one environment's
+ * worth, and only for a child given an environment without the member's
+ * variables.)
+ *
+ * Each keeps the clock page open across the exec (the bridge, control.h), so
+ * that it is never unused while the new program starts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -75,17 +85,15 @@ static struct env_room room(char *const envp[])
 	return r;
 }
 
-/* Fill `out` (r.ptrs pointers, r.bytes bytes of `buf`) with `envp` made a
- * member's.  Returns the environment to exec with. */
-static char *const *member_env(char *const envp[], struct env_room r, char **out, char *buf)
+/* Fill `out` (r.ptrs pointers, then r.bytes bytes at `buf`) with `envp`
+ * made a member's. */
+static void fill_env(char *const envp[], struct env_room r, char **out, char *buf)
 {
 	const struct tw_member *m = tw_member();
 	const char *page, *pre;
 	size_t n = 0;
 	int len;
 
-	if (!r.ptrs)
-		return envp;
 	page = value(envp, PAGE_VAR);
 	pre = value(envp, PRELOAD_VAR);
 	for (; envp && *envp; envp++) {
@@ -107,19 +115,86 @@ static char *const *member_env(char *const envp[], struct env_room r, char **out
 		out[n++] = p;
 	}
 	out[n] = NULL;
-	return out;
 }
 
-/* Declares the stack room for `envp` and yields the member environment as `var`.
- * (A variable-length array needs at least one element.) */
-#define MEMBER_ENV(var, envp)                                                        \
-	struct env_room var##_r = room(envp);                                        \
-	char *var##_p[var##_r.ptrs + 1];                                             \
-	char var##_b[var##_r.bytes + 1];                                             \
-	char *const *var = member_env(envp, var##_r, var##_p, var##_b)
+/* What an exec gets from a member: the environment to exec with (envp itself
+ * when it already makes a member), the memory it was built in, and the
+ * bridge. */
+struct member_exec {
+	char *const *env;
+	void *map;
+	size_t map_len;
+	int bridge;
+};
 
-/* A program the preload library cannot reach (statically linked, 32-bit) would
- * run on host time: refuse it with a sentence on stderr.  `search`: look `file`
+#define STACK_ROOM 16384
+
+static size_t room_bytes(struct env_room r)
+{
+	return r.ptrs ? (r.ptrs + 1) * sizeof(char *) + r.bytes + 1 : 0;
+}
+
+/* Fills *me for an exec with `envp`, building the environment in `stack`
+ * (room_bytes(r) of them, when at most STACK_ROOM) or in a mapping.  -1 with
+ * errno ENOMEM when there is no memory for it. */
+static int enter(char *const envp[], struct env_room r, char *stack, struct member_exec *me)
+{
+	size_t n = room_bytes(r);
+	const char *page;
+	char *mem = stack;
+
+	me->env = envp;
+	me->map = NULL;
+	me->bridge = -1;
+	if (n) {
+		if (n > STACK_ROOM) {
+			me->map_len = n;
+			me->map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				       -1, 0);
+			if (me->map == MAP_FAILED) {
+				me->map = NULL;
+				errno = ENOMEM;
+				return -1;
+			}
+			mem = me->map;
+		}
+		fill_env(envp, r, (char **)(void *)mem, mem + (r.ptrs + 1) * sizeof(char *));
+		me->env = (char *const *)(void *)mem;
+	}
+	/* a child that joins another namespace (a nested run) is not ours to hold */
+	page = value(me->env, PAGE_VAR);
+	if (tw_member()->page && page && !strcmp(page, tw_member()->page_path))
+		me->bridge = tw_bridge_open();
+	return 0;
+}
+
+/* After the exec (or the spawn) returned: undone, errno kept. */
+static void leave(struct member_exec *me)
+{
+	int e = errno;
+
+	if (me->bridge >= 0)
+		close(me->bridge);
+	if (me->map)
+		munmap(me->map, me->map_len);
+	errno = e;
+}
+
+/* Declares `var`, a struct member_exec for envp, with the stack room a small
+ * environment is built in (a variable-length array needs one element at
+ * least); returns `fail` from the caller when there is no memory. */
+#define MEMBER_EXEC(var, envp, fail)                                                       \
+	struct env_room var##_r = room(envp);                                        \
+	size_t var##_n = room_bytes(var##_r);                                        \
+	char var##_s[var##_n <= STACK_ROOM ? var##_n + 1 : 1]                        \
+		__attribute__((aligned(sizeof(char *))));                             \
+	struct member_exec var;                                                      \
+	if (enter(envp, var##_r, var##_s, &var))                                     \
+	return fail
+
+/* A program no namespace can serve (32-bit) would run on host time: refuse it
+ * with a sentence on stderr (a statically linked one is the runtime's to load:
+ * src/runtime/exec.c).  `search`: look `file`
  * up in PATH as execvp does. */
 static int unreachable(const char *file, int search)
 {
@@ -134,8 +209,8 @@ static int unreachable(const char *file, int search)
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
 	n = snprintf(msg, sizeof(msg),
-		     "timewarp: %s is statically linked or not x86-64: timewarp cannot give it "
-		     "the namespace's clocks yet, and does not run it on host time\n", culprit);
+		     "timewarp: %s: not an x86-64 program: timewarp cannot give it the "
+		     "namespace's clocks, and does not run it on host time\n", culprit);
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
 		(void)w;
@@ -176,18 +251,22 @@ TW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn *f = (execve_fn *)next(N_EXECVE);
 	REFUSE_UNREACHABLE(path, 0);
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, -1);
+	int r = f(path, argv, me.env);
 
-	return f(path, argv, env);
+	leave(&me);
+	return r;
 }
 
 TW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execve_fn *f = (execve_fn *)next(N_EXECVPE);
 	REFUSE_UNREACHABLE(file, 1);
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, -1);
+	int r = f(file, argv, me.env);
 
-	return f(file, argv, env);
+	leave(&me);
+	return r;
 }
 
 TW_EXPORT int execv(const char *path, char *const argv[])
@@ -207,9 +286,11 @@ TW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	REFUSE_UNREACHABLE(self, 0);
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, -1);
+	int r = f(fd, argv, me.env);
 
-	return f(fd, argv, env);
+	leave(&me);
+	return r;
 }
 
 TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
@@ -227,9 +308,11 @@ TW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 	else
 		snprintf(at, sizeof(at), "/proc/self/fd/%d/%s", dirfd, path);
 	REFUSE_UNREACHABLE(at, 0);
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, -1);
+	int r = f(dirfd, path, argv, me.env, flags);
 
-	return f(dirfd, path, argv, env, flags);
+	leave(&me);
+	return r;
 }
 
 /* The execl family: the argument list gathered into an argv on the stack. */
@@ -287,9 +370,11 @@ TW_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 	spawn_fn *f = (spawn_fn *)next(N_SPAWN);
 	if (unreachable(path, 0))
 		return ENOEXEC;
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, ENOMEM);
+	int r = f(pid, path, fa, attr, argv, me.env);
 
-	return f(pid, path, fa, attr, argv, env);
+	leave(&me);
+	return r;
 }
 
 TW_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -298,9 +383,11 @@ TW_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 	spawn_fn *f = (spawn_fn *)next(N_SPAWNP);
 	if (unreachable(file, 1))
 		return ENOEXEC;
-	MEMBER_ENV(env, envp);
+	MEMBER_EXEC(me, envp, ENOMEM);
+	int r = f(pid, file, fa, attr, argv, me.env);
 
-	return f(pid, file, fa, attr, argv, env);
+	leave(&me);
+	return r;
 }
 
 /* system() and popen() start /bin/sh with the process environment through libc

@@ -39,7 +39,7 @@ long __vdso_gettimeofday(struct tw_tv *tv, void *tz)
 
 	if (tz) { /* the kernel's obsolete timezone: the host's */
 		r = D.gettimeofday ? D.gettimeofday(0, tz)
-				   : tw_syscall6(__NR_gettimeofday, 0, (long)tz, 0, 0, 0, 0);
+				   : tw_host_syscall(&D.host, __NR_gettimeofday, 0, (long)tz, 0, 0, 0, 0);
 		if (r)
 			return r;
 	}
@@ -69,14 +69,14 @@ long __vdso_clock_getres(long clk, struct tw_ts *res)
 {
 	if (D.host.clock_getres)
 		return D.host.clock_getres(clk, res);
-	return tw_syscall6(__NR_clock_getres, clk, (long)res, 0, 0, 0, 0);
+	return tw_host_syscall(&D.host, __NR_clock_getres, clk, (long)res, 0, 0, 0, 0);
 }
 
 long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache)
 {
 	if (D.getcpu)
 		return D.getcpu(cpu, node, cache);
-	return tw_syscall6(__NR_getcpu, (long)cpu, (long)node, (long)cache, 0, 0, 0);
+	return tw_host_syscall(&D.host, __NR_getcpu, (long)cpu, (long)node, (long)cache, 0, 0, 0);
 }
 
 /* The plain names the kernel's vDSO also exports. */

@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
+
 #define HOUR 3600.0
 /* how far gettime may be from an hour (the selftests allow a minute) */
 #define HOUR_SLACK 5.0
@@ -167,7 +169,11 @@ static void host_sleep(double s)
 {
 	struct timespec t = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
 
-	while (syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &t, &t) && errno == EINTR)
+	long r;
+
+	while ((r = host_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&t, (long)&t)) ==
+		       -EINTR ||
+	       (r == -1 && errno == EINTR))
 		;
 }
 

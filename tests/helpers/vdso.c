@@ -8,7 +8,7 @@
  *                        kernel's vDSO data, read directly) or "vdso calls"
  *     tw-vdso bracket RT MONO BOOT
  *                        for each clock the vDSO serves, whether its reading lies
- *                        between two system-call readings of the host clock
+ *                        between two readings of the host clock (host.h)
  *                        shifted by its class's offset (seconds): "ID ok", or
  *                        "ID off by NS" (a namespace at rate 1, offsets exact)
  *     tw-vdso watch MS [MONO]
@@ -32,6 +32,7 @@
 #include <sys/auxv.h>
 #include <time.h>
 
+#include "host.h"
 #include "vdso_lookup.h"
 #include "vvar.h"
 #include "../../src/vdso/vdso.h"
@@ -66,19 +67,19 @@ static int bracket(long (*cg)(long, struct timespec *), char **off)
 
 	/* past the first tick: a coarse clock read within a tick of the
 	 * namespace's start is held at its start (the coarse floor) */
-	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &a);
+	host_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&a, 0, 0);
 	do
-		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &b);
+		host_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&b, 0, 0);
 	while (ns_of(&b) - ns_of(&a) < 50000000LL);
 	for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
 		long long shift = ns_arg(off[clocks[i].cls]), lo, hi, got;
 		int tries = 0;
 
 		do { /* a preemption between the readings proves nothing: again */
-			syscall(SYS_clock_gettime, clocks[i].id, &a);
+			host_syscall(SYS_clock_gettime, clocks[i].id, (long)&a, 0, 0);
 			if (cg(clocks[i].id, &v))
 				return 1;
-			syscall(SYS_clock_gettime, clocks[i].id, &b);
+			host_syscall(SYS_clock_gettime, clocks[i].id, (long)&b, 0, 0);
 		} while (ns_of(&b) - ns_of(&a) > 1000000 && ++tries < 100);
 		lo = ns_of(&a) + shift;
 		hi = ns_of(&b) + shift;
@@ -91,11 +92,13 @@ static int bracket(long (*cg)(long, struct timespec *), char **off)
 	return bad;
 }
 
+/* The host's clock `id` (host.h: a member's own system calls are the
+ * namespace's). */
 static long long sys_ns(long id)
 {
 	struct timespec ts;
 
-	syscall(SYS_clock_gettime, id, &ts);
+	host_syscall(SYS_clock_gettime, id, (long)&ts, 0, 0);
 	return ns_of(&ts);
 }
 

@@ -64,6 +64,8 @@ int main(void)
 		char sub[sizeof(dir) + 32];
 		snprintf(sub, sizeof(sub), "%s/timewarp/~pages", dir);
 		rmdir(sub);
+		snprintf(sub, sizeof(sub), "%s/timewarp/~collect", dir);
+		rmdir(sub);
 		snprintf(sub, sizeof(sub), "%s/timewarp", dir);
 		rmdir(sub);
 		rmdir(dir);

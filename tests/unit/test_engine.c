@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clockmath.h"
+#include "change.h"
 #include "control.h"
 #include "engine.h"
 #include "fold.h"

@@ -41,6 +41,18 @@ static void date_bad(const char *s, int err)
 		tap_diag("r=%s got=%lld", errname(r), (long long)got);
 }
 
+/* The reason a parser gives for refusing s mentions `want`. */
+static void why_has(int (*parse)(const char *, int64_t *, const char **), const char *s,
+		    const char *want)
+{
+	int64_t got;
+	const char *why = NULL;
+	int r = parse(s, &got, &why);
+
+	if (!tap_ok(r < 0 && why && strstr(why, want), "\"%s\" is refused saying \"%s\"", s, want))
+		tap_diag("r=%s why=%s", errname(r), why ? why : "-");
+}
+
 static void dur_ok(const char *s, int64_t want)
 {
 	int64_t got = UNTOUCHED;
@@ -180,7 +192,6 @@ static void test_dates_utc(void)
 	date_bad("2024-01-01T12:00:00.", -EINVAL);
 	date_bad("2024-01-01T12:00:00.1234567890Z", -EINVAL);
 	date_bad("2024-01-01T12:00.5Z", -EINVAL);
-	date_bad("2024-1-01", -EINVAL);
 	date_bad("24-01-01", -EINVAL);
 	date_bad("12024-01-01", -EINVAL);
 	date_bad("2024/01/01", -EINVAL);
@@ -192,12 +203,99 @@ static void test_dates_utc(void)
 	date_bad("2024-01-01x", -EINVAL);
 	date_bad("tomorrow", -EINVAL);
 	date_bad("@", -EINVAL);
-	date_bad("@-1", -EINVAL);
+	date_bad("@-1", -ERANGE); /* before the epoch, not nonsense */
+	date_bad("@-", -EINVAL);
+	date_bad("@-x", -EINVAL);
 	date_bad("@1.", -EINVAL);
 	date_bad("@.5", -EINVAL);
 	date_bad("@1.1234567891", -EINVAL);
 	date_bad("@1e9", -EINVAL);
 	date_bad("@ 1", -EINVAL);
+}
+
+/* The forms people type for date -d and faketime, with a zone. */
+static void test_dates_habits(void)
+{
+	const int64_t y2030 = 1893456000LL * S; /* 2030-01-01T00:00:00Z, a Tuesday */
+
+	date_ok("2030-01-01 00:00:00 UTC", y2030);
+	date_ok("2030-01-01 00:00:00 utc", y2030);
+	date_ok("2030-01-01 00:00 GMT", y2030);
+	date_ok("2030-01-01 00:00 Z", y2030);
+	date_ok("2030-01-01 UTC", y2030);
+	date_ok("2030-01-01 00:00 +02:00", y2030 - 7200 * S);
+	date_ok("2030-01-01 00:00 -0130", y2030 + 5400 * S);
+	date_ok("2030-01-01T00:00:00 +02", y2030 - 7200 * S);
+	date_ok("2030-1-1 UTC", y2030);
+	date_ok("2030-1-1T00:00Z", y2030);
+	date_ok("2030-09-9 00:00:00.25Z", 1915142400LL * S + S / 4);
+	date_ok("20300101 UTC", y2030);
+	date_ok("20300101T12:00Z", y2030 + 12 * 3600 * S);
+	date_ok("Jan 1 2030 UTC", y2030);
+	date_ok("jan. 1 2030 utc", y2030);
+	date_ok("January 1, 2030 00:00 UTC", y2030);
+	date_ok("1 Jan 2030 00:00:00 +00:00", y2030);
+	date_ok("2030 Jan 1 UTC", y2030);
+	date_ok("Tue Jan  1 00:00:00 UTC 2030", y2030);    /* date(1)'s own output */
+	date_ok("Tuesday, 01 Jan 2030 00:00:00 +0000", y2030); /* RFC 2822 */
+	date_ok("Sept 9 2030 UTC", 1915142400LL * S);
+	date_ok("Mon Sep 9 2030 12:30:01.5 UTC", 1915142400LL * S + 45001 * S + S / 2);
+	date_ok("@2030-01-01 00:00:00 UTC", y2030);      /* faketime's "start at" */
+	date_ok("@2030-01-01T00:00Z", y2030);
+
+	/* before 1970 says so, in every form */
+	date_bad("1969-07-20 20:17 UTC", -ERANGE);
+	date_bad("Jul 20 1969 UTC", -ERANGE);
+	date_bad("@-5", -ERANGE);
+	date_bad("0999-01-01Z", -ERANGE);
+	why_has(tw_parse_date, "1969-07-20 20:17 UTC", "before 1970-01-01");
+	why_has(tw_parse_date, "@-5", "before 1970-01-01");
+
+	/* not dates, each saying why */
+	date_bad("Mon Jan 1 2030 UTC", -EINVAL); /* it was a Tuesday */
+	why_has(tw_parse_date, "Mon Jan 1 2030 UTC", "day of the week");
+	date_bad("tomorrow", -EINVAL);
+	date_bad("next monday", -EINVAL);
+	date_bad("now", -EINVAL);
+	date_bad("Jan 1 2030 ago", -EINVAL);
+	why_has(tw_parse_date, "next monday", "relative");
+	date_bad("+2d", -EINVAL);
+	why_has(tw_parse_date, "+2d", "relative to now");
+	date_bad("2030-01-01 00:00 CET", -EINVAL);
+	why_has(tw_parse_date, "2030-01-01 00:00 CET", "zone");
+	why_has(tw_parse_date, "Jan 1 2030 EST", "zone");
+	date_bad("Jan 2030", -EINVAL);
+	date_bad("Jan 1", -EINVAL);
+	why_has(tw_parse_date, "Jan 1", "a month, a day and a year");
+	date_bad("Jan 1 2030 2031", -EINVAL);
+	date_bad("Jan Feb 1 2030", -EINVAL);
+	date_bad("Jan 1 2 2030", -EINVAL);
+	date_bad("Jan 1 2030 00:00 01:00", -EINVAL);
+	date_bad("Jan 1 2030 UTC UTC", -EINVAL);
+	date_bad("Jan 1 2030 UTC +01:00", -EINVAL);
+	date_bad("Jan 32 2030 UTC", -EINVAL);
+	date_bad("Feb 29 2030 UTC", -EINVAL);
+	date_bad("Foo 1 2030", -EINVAL);
+	date_bad("Janu 1 2030", -EINVAL);
+	date_bad("Jan 1st 2030", -EINVAL);
+	date_bad("Jan 001 2030", -EINVAL);
+	date_bad("Jan 1 02030", -EINVAL);
+	date_bad("Jan 1 2030 9:00", -EINVAL);
+	date_bad("Jan 1 2030 00:00:00.", -EINVAL);
+	date_bad("Januaryyyyyyyyyyyyyyy 1 2030", -EINVAL);
+	date_bad("2030-01-01  00:00", -EINVAL);
+	date_bad("2030-01-01 00:00 ", -EINVAL);
+	date_bad("2030-01-01 00:00 +", -EINVAL);
+	date_bad("2030-001-01", -EINVAL);
+	date_bad("2030-01-", -EINVAL);
+	date_bad("203001011", -EINVAL);
+	date_bad("2030010", -EINVAL);
+	date_bad("20301301", -EINVAL);
+	date_bad("20300230 UTC", -EINVAL);
+	date_bad("@2030-13-01", -EINVAL);
+	date_bad("@2030-01-01 tomorrow", -EINVAL);
+	date_bad(",", -EINVAL);
+	date_bad(" ", -EINVAL);
 }
 
 static void test_dates_local(void)
@@ -213,6 +311,11 @@ static void test_dates_local(void)
 	date_ok("1970-01-01T00:00", 0);
 	date_bad("1969-12-31 23:59:59", -ERANGE);
 	date_bad("2023-02-29", -EINVAL);
+	date_ok("2024-1-01", 1704067200LL * S);
+	date_ok("2030-1-1", 1893456000LL * S);
+	date_ok("20300101", 1893456000LL * S);
+	date_ok("Jan 1 2030", 1893456000LL * S);
+	date_ok("1 January 2030 12:00", 1893456000LL * S + 12 * 3600 * S);
 
 	with_tz("Europe/Berlin");
 	date_ok("2030-01-01", 1893452400LL * S);          /* CET: 2029-12-31T23:00Z */
@@ -229,6 +332,9 @@ static void test_dates_local(void)
 	date_ok("1970-01-01 01:00", 0);
 	date_bad("1970-01-01 00:59:59", -ERANGE);
 	date_ok("2030-01-01Z", 1893456000LL * S);         /* a zone overrides TZ */
+	date_ok("Jan 1 2030", 1893452400LL * S);
+	date_ok("20300101", 1893452400LL * S);
+	date_ok("2030-1-1 00:00 UTC", 1893456000LL * S);
 
 	with_tz("America/New_York");
 	date_ok("2030-06-15 08:00", 1907755200LL * S);   /* EDT */
@@ -291,7 +397,7 @@ static void test_durations(void)
 	dur_bad("9223372036.854775808s", -ERANGE);
 	dur_bad("9223372036854775808ns", -ERANGE);
 	dur_bad("99999999999999999999999999s", -ERANGE);
-	dur_bad("200y200y", -ERANGE);
+	dur_bad("200y100000d", -ERANGE);
 
 	dur_bad("", -EINVAL);
 	dur_bad("+", -EINVAL);
@@ -316,6 +422,16 @@ static void test_durations(void)
 	dur_bad("1e3s", -EINVAL);
 	dur_bad("0.1234567890123456789s", -EINVAL);
 	dur_bad("99999999999999999999999999x", -EINVAL); /* syntax wins over range */
+
+	/* each unit once: "1d1d" is a slip more often than a wish for 2d */
+	dur_bad("1d1d", -EINVAL);
+	dur_bad("1h30m2h", -EINVAL);
+	dur_bad("200y200y", -EINVAL); /* syntax wins over range */
+	dur_ok("1m1ms", 60 * S + 1000000); /* m and ms are different units */
+	why_has(tw_parse_duration, "1d1d", "given twice");
+	why_has(tw_parse_duration, "3x", "units: ns us ms s m h d w y");
+	why_has(tw_parse_duration, "1sec", "units: ns us ms s m h d w y");
+	why_has(tw_parse_duration, "90", "ns us ms s m h d w y");
 }
 
 /* ---- rates ---------------------------------------------------------------- */
@@ -563,6 +679,7 @@ static void test_round_trips(void)
 int main(void)
 {
 	test_dates_utc();
+	test_dates_habits();
 	test_dates_local();
 	test_durations();
 	test_rates();

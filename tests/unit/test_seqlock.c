@@ -29,10 +29,12 @@
 #include <unistd.h>
 
 #include "clockmath.h"
+#include "change.h"
 #include "control.h"
 #include "engine.h"
 #include "page.h"
 #include "tap.h"
+#include "maps.h"
 #include "vvar.h"
 
 #define NREADERS 3
@@ -335,21 +337,6 @@ static void *writer2_main(void *arg)
 
 /* The start of mapping `name` ("[vvar]", "[vvar_vclock]") in /proc/self/maps,
  * or null. */
-static const void *find_mapping(const char *name)
-{
-	char line[512], want[32];
-	unsigned long start = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	snprintf(want, sizeof(want), " %s\n", name);
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, want) && sscanf(line, "%lx", &start) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (const void *)start;
-}
-
 static void phase_rate_changes(int data_page)
 {
 	struct reader2 rd[NREADERS];
