@@ -38,6 +38,9 @@ ENGINE := -ffreestanding -fno-builtin -fno-stack-protector -fno-plt
 # through the timewarp vDSO by a tenth (bench/ab).  Not the preload library's
 # own entry points: there it measured no better (bench/ab --libc).
 ALIGN := -falign-functions=64
+# Code loaded into members dispatches on the clock id with tests, not jump
+# tables: a read with cold caches would fetch the table's line too.
+NOTABLE := -fno-jump-tables
 
 ifeq ($(SAN),1)
 # linked statically, so a sanitized timewarp also runs inside a namespace (preloaded)
@@ -91,7 +94,8 @@ $(BUILD)/host/engine/%.o: src/engine/%.c $(HEADERS)
 	$(CC) $(BASE) $(ENGINE) $(HOST_SAN) -c $< -o $@
 $(BUILD)/guest/engine/%.o: src/engine/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(ENGINE) $(ALIGN) -fvisibility=hidden -ffunction-sections $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) $(ENGINE) $(ALIGN) -fvisibility=hidden -ffunction-sections $(NOTABLE) $(GUEST_SAN) \
+		-c $< -o $@
 $(BUILD)/host/runtime/%.o: src/runtime/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(ENGINE) -Isrc/runtime -Isrc/vdso $(HOST_SAN) -c $< -o $@
@@ -105,7 +109,7 @@ $(BUILD)/host/%.o: src/%.c $(HEADERS)
 # buffer (src/control/why.c).
 $(BUILD)/guest/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -DTW_GUEST -fvisibility=hidden -Isrc/vdso $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) -DTW_GUEST -fvisibility=hidden -Isrc/vdso $(NOTABLE) $(GUEST_SAN) -c $< -o $@
 
 $(CONTROL_LIB): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC))
 	rm -f $@
@@ -136,7 +140,8 @@ $(CONTROL_SO): $(call hobj,$(ENGINE_SRC) $(CONTROL_SRC)) $(BUILD)/libtimewarp-co
 VDSO := $(BUILD)/timewarp-vdso.so
 $(BUILD)/guest/vdso/%.o: src/vdso/%.c $(HEADERS) src/vdso/vdso.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(ENGINE) $(ALIGN) -Isrc/vdso -fno-asynchronous-unwind-tables -ffunction-sections $(GUEST_SAN) -c $< -o $@
+	$(CC) $(BASE) $(ENGINE) $(ALIGN) -Isrc/vdso -fno-asynchronous-unwind-tables -ffunction-sections \
+		$(NOTABLE) $(GUEST_SAN) -c $< -o $@
 $(VDSO): $(BUILD)/guest/vdso/vdso.o $(call gobj,$(ENGINE_SRC)) src/vdso/vdso.lds src/vdso/vdso.map
 	$(CC) -nostdlib -shared -Wl,-T,src/vdso/vdso.lds -Wl,--version-script=src/vdso/vdso.map \
 		-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,--no-undefined \
@@ -232,7 +237,9 @@ check-sanitize:
 # Benchmarks (DESIGN section 6): bench/run builds its own helpers in
 # bench/build, measures timewarp side by side with the host and the peers,
 # prints the table and writes it to bench/results/.  Installs nothing: a
-# missing peer or tool is reported.  QUICK=1: smoke run; BENCH_CPU=N: pin.
+# missing peer or tool is reported.  QUICK=1: smoke run; BENCH_CPU=N: pin;
+# BENCH_CLOCKSOURCES=all (as root): the read scenarios on each clock source
+# the machine offers, the original one restored after.
 bench: all
 	TIMEWARP=$(abspath $(BUILD))/timewarp CC="$(CC)" bench/run \
 		$(if $(filter-out 0,$(QUICK)),--quick) $(if $(BENCH_CPU),--cpu $(BENCH_CPU))

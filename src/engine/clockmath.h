@@ -129,6 +129,15 @@ static inline uint64_t tw_line_max_sec(int line)
 					 : TW_REALTIME_MAX / 1000000000LL;
 }
 
+/* Whether a time the fast paths made from the page's derived fields is not one
+ * the line can give: past its range, or nanoseconds outside [0, 1e9) (a page
+ * damaged after it was checked: the caller maps the line in full, which clamps,
+ * so that no reader hands out a malformed time). */
+static inline __attribute__((always_inline)) int tw_ts_wild(int line, int64_t sec, int64_t nsec)
+{
+	return ((uint64_t)sec >= tw_line_max_sec(line)) | ((uint64_t)nsec >= 1000000000ULL);
+}
+
 /* A line at a rate other than 0 and 1, from a host reading that the kernel's
  * vDSO data gives below the nanosecond: whole seconds `sec` (< 2^33),
  * nanoseconds past them `ns` (< 2^33, not necessarily below 1e9) and a
@@ -140,7 +149,7 @@ static inline uint64_t tw_line_max_sec(int line)
  *
  * With shift 0 it is tw_map_line's value at sec*1e9 + ns, split into seconds
  * and nanoseconds.  Keeping the fraction is what lets a read fold the rate
- * into the kernel's own TSC scale (fold.h) and still give the same answer as
+ * into the kernel's own scale (fold.h) and still give the same answer as
  * this function: the same instant, the same definition.
  *
  * The product with the rate is split,

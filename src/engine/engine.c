@@ -1,28 +1,16 @@
-/* The engine: virtual clocks from host clocks and the clock page (the hot
- * read path and the seqlock's reader side are in read.h). */
+/* The engine: virtual clocks from host clocks and the clock page.  The hot
+ * read path is in read.h; here are the readers of each clock, the full read
+ * that does what the hot paths leave, and the host's own clocks. */
 #include <errno.h>
 #include <stddef.h>
-#include <asm/unistd.h>
 
 #include "clockmath.h"
 #include "engine.h"
 #include "fold.h"
 #include "read.h"
+#include "memokey.h"
 #include "vdso_lookup.h"
 #include "vvar.h"
-
-long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 void tw_host_init(struct tw_host *h, const void *vdso)
 {
@@ -40,11 +28,11 @@ long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 {
 	/* The vDSO returns 0 or -errno and makes the system call itself for clocks
 	 * it does not serve. */
-	if (h->vvar && tw_clock_line(clockid) >= 0 && !tw_vvar_gettime(h->vvar, clockid, ts))
+	if (h->vvar && !tw_vvar_gettime(h->vvar, clockid, ts))
 		return 0;
 	if (h->clock_gettime)
 		return h->clock_gettime(clockid, ts);
-	return tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0, 0, 0, 0);
+	return tw_sys_clock_gettime(h, clockid, ts);
 }
 
 /* The host clock read for each line (the COARSE and ALARM variants are read by
@@ -77,212 +65,164 @@ long tw_host_lines(const struct tw_host *h, int64_t now[TW_NLINES])
 	return 0;
 }
 
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
 long tw_gettime(const struct tw_page *pg, const struct tw_host *h, long clockid,
 		struct tw_ts *ts)
 {
 	return tw_read_clock_dispatch(pg, h, clockid, ts);
 }
 
-/* Writes a memo or fold under its own seqlock: one writer at a time, and one
- * that finds it taken leaves it (the next read computes again).  `body` runs
- * between the odd and the even count. */
-#define MEMO_WRITE(seqp, body)                                                             \
-	do {                                                                               \
-		uint32_t ms_ = TW_LOAD(*(seqp));                                           \
-		if (!(ms_ & 1) && __atomic_compare_exchange_n((seqp), &ms_, ms_ + 1, 0,    \
-							     __ATOMIC_ACQ_REL,             \
-							     __ATOMIC_RELAXED)) {          \
-			__atomic_thread_fence(__ATOMIC_RELEASE); /* odd before the data */ \
-			body;                                                              \
-			__atomic_store_n((seqp), ms_ + 2, __ATOMIC_RELEASE);               \
-		}                                                                          \
-	} while (0)
+/* ---- the full read from the kernel's data page ----------------------------- */
 
-/* The key of a memo or fold (TW_SLOT_HOLDS, read.h), inside MEMO_WRITE. */
-#define TW_SLOT_KEY(slot, vs, s, pg)                                                       \
-	do {                                                                               \
-		STORE((slot)->vseq, (vs));                                                 \
-		STORE((slot)->pseq, (s));                                                  \
-		STORE((slot)->page, (pg));                                                 \
-	} while (0)
-
-/* The read at a rate other than 0 and 1 that computes in full and makes the
- * fold or memo the next reads use: once per kernel update, so one copy for
- * every clock id. */
-static __attribute__((noinline)) int
-read_rate(const struct tw_page *pg, const struct tw_host *h, int line, long clockid,
-	  struct tw_ts *ts)
-{
-	struct tw_vvar_snap v;
+/* The line a reading is mapped through, and its rate: the copy's, or for a
+ * pending change the one in force at the reading's host instant. */
+struct line_at {
 	struct tw_base b;
-	uint64_t rate, sec, ns, frac;
-	unsigned shift;
-	uint32_t s;
+	uint64_t rate;
+};
 
-	do {
-		const struct tw_copy *c;
+/* What the next reads can reuse of a reading at a rate other than 0 and 1 (its
+ * answer `ts`, from the kernel data `v`, under head `s`): a COARSE clock's
+ * answer itself (struct tw_memo), a fine clock's rate folded into the kernel's
+ * scale (fold.h).  Once per kernel update. */
+static void remember(const struct tw_page *pg, const struct tw_host *h, uint32_t s, int line,
+		     long clockid, const struct line_at *l, const struct tw_vvar_snap *v,
+		     const struct tw_ts *ts)
+{
+	struct tw_fold n;
+	uint32_t ks;
 
-		s = tw_head(pg);
-		c = tw_copy_of(pg, s);
-		rate = TW_LOAD(c->rate);
-		b.virt = TW_LOAD(c->p.base[line].virt);
-		b.host = TW_LOAD(c->p.base[line].host);
-		if (__builtin_expect(tw_vvar_snap(h->vvar, clockid, &v), 0))
-			return 1;
-	} while (__builtin_expect(tw_head_moved(pg, s), 0));
-	/* rate 1 or 0 by now (a change in between), or a pending change: left to
-	 * the call path like the ranges tw_rate_ts leaves alone and a coarse
-	 * reading behind the anchor (its floor) */
-	if (__builtin_expect(rate == 0 || rate == TW_RATE_ONE || rate == TW_RATE_PENDING, 0))
-		return 1;
-	tw_vvar_split(&v, clockid, &sec, &ns, &frac, &shift);
-	if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, ts))
-		return 1;
 	if (tw_coarse_clock(clockid) && h->memo) {
 		struct tw_memo *m = h->memo + (clockid - 5);
 
-		MEMO_WRITE(&m->seq, {
-			TW_SLOT_KEY(m, v.seq, s, pg);
-			STORE(m->sec, ts->sec);
-			STORE(m->nsec, ts->nsec);
-		});
-	} else if (!tw_coarse_clock(clockid) && h->fold) {
-		struct tw_fold *f = h->fold + tw_fold_slot(clockid), n;
+		if (tw_memokey_take(&m->key, &ks))
+			return;
+		__atomic_store_n(&m->sec, ts->sec, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->nsec, ts->nsec, __ATOMIC_RELAXED);
+		tw_memokey_give(&m->key, ks, v->seq, s, pg);
+	} else if (!tw_coarse_clock(clockid) && h->fold && !tw_fold_make(line, l->b, l->rate, v, &n)) {
+		struct tw_fold *f = h->fold + tw_fold_slot(clockid);
 
-		if (!tw_fold_make(line, b, rate, &v, &n))
-			MEMO_WRITE(&f->seq, {
-				TW_SLOT_KEY(f, v.seq, s, pg);
-				STORE(f->shift, n.shift);
-				STORE(f->cycle_last, n.cycle_last);
-				STORE(f->dmax, n.dmax);
-				STORE(f->base_lo, n.base_lo);
-				STORE(f->base_hi, n.base_hi);
-				STORE(f->mult_lo, n.mult_lo);
-				STORE(f->mult_hi, n.mult_hi);
-				STORE(f->sec, n.sec);
-			});
+		if (tw_memokey_take(&f->key, &ks))
+			return;
+		__atomic_store_n(&f->shift, n.shift, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->cycle_last, n.cycle_last, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->dmax, n.dmax, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->base_lo, n.base_lo, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->base_hi, n.base_hi, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->mult_lo, n.mult_lo, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->mult_hi, n.mult_hi, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->sec, n.sec, __ATOMIC_RELAXED);
+		tw_memokey_give(&f->key, ks, v->seq, s, pg);
 	}
-	return 0;
 }
 
-
-/* The read through the host vDSO's entry points (or the system call), and of a
- * pending copy whatever the host read. */
-static inline __attribute__((always_inline)) long
-read_call(const struct tw_page *pg, const struct tw_host *h, long clockid, struct tw_ts *ts)
+/* Clock `clockid` (a served one) from the kernel's data page, whatever the
+ * rate, a pending change included.  The host instant is kept below the
+ * nanosecond (tw_rate_ts), so that the answer is the one a fold gives.  0, or 1
+ * when the page cannot serve the read (no counter for its clock source, a time
+ * namespace's page). */
+static int read_page(const struct tw_page *pg, const struct tw_host *h, long clockid,
+		     struct tw_ts *ts)
 {
-	int line = tw_clock_line(clockid);
+	const int line = tw_clock_line(clockid);
 	const struct tw_copy *c;
-	struct tw_fast f;
-	struct tw_base b;
-	uint64_t rate;
+	struct tw_vvar_snap v;
+	struct line_at l;
+	uint64_t sec = 0, ns = 0, frac = 0;
+	unsigned shift = 0;
+	int64_t host;
 	uint32_t s;
-	long r;
+	int settled;
 
-	if (line < 0)
-		return tw_host_gettime(h, clockid, ts);
-	/* The host time goes straight into the caller's buffer and is turned into
-	 * virtual time there: fewer values live across the host call. */
 	for (;;) {
 		s = tw_head(pg);
 		c = tw_copy_of(pg, s);
-		rate = TW_LOAD(c->rate);
-		if (rate == 0 && ((TW_VVAR_SERVED >> clockid) & 1)) {
-			/* frozen: the anchor itself, no host time needed (for the
-			 * clocks every host serves; the ALARM ones may fail) */
-			f.virt_sec = TW_LOAD(c->fast[line].virt_sec);
-			f.virt_nsec = TW_LOAD(c->fast[line].virt_nsec);
-			if (tw_head_moved(pg, s))
-				continue;
-			if (__builtin_expect(!tw_ts_wild(line, f.virt_sec, f.virt_nsec), 1)) {
-				ts->sec = f.virt_sec;
-				ts->nsec = f.virt_nsec;
-				return 0;
-			}
-			/* a damaged anchor: the map in full, below */
-		}
-		r = h->clock_gettime ? h->clock_gettime(clockid, ts)
-				     : tw_host_syscall(h, __NR_clock_gettime, clockid, (long)ts, 0,
-						       0, 0, 0);
-		if (__builtin_expect(r != 0, 0))
-			return r;
-		if (__builtin_expect(rate == TW_RATE_PENDING, 0)) {
-			/* the line in force at this host reading: the one before the
-			 * change until its switch, the new one from then on */
-			if (tw_ts_ns(ts) < TW_LOAD(c->switch_host[line])) {
-				b.host = TW_LOAD(c->prev[line].host);
-				b.virt = TW_LOAD(c->prev[line].virt);
-				rate = TW_LOAD(c->prev_rate);
+		l.rate = TW_LOAD(c->rate);
+		settled = l.rate != TW_RATE_PENDING;
+		if (l.rate == 0) { /* frozen: the anchor itself */
+			host = 0;
+			l.b.host = TW_LOAD(c->p.base[line].host);
+			l.b.virt = TW_LOAD(c->p.base[line].virt);
+		} else {
+			if (tw_vvar_snap(h->vvar, clockid, &v))
+				return 1;
+			tw_vvar_split(&v, clockid, &sec, &ns, &frac, &shift);
+			host = (int64_t)sec * 1000000000LL + (int64_t)ns; /* sec < 2^33 */
+			if (!settled && host < TW_LOAD(c->switch_host[line])) {
+				l.b.host = TW_LOAD(c->prev[line].host);
+				l.b.virt = TW_LOAD(c->prev[line].virt);
+				l.rate = TW_LOAD(c->prev_rate);
 			} else {
-				b.host = TW_LOAD(c->p.base[line].host);
-				b.virt = TW_LOAD(c->p.base[line].virt);
-				rate = TW_LOAD(c->p.rate);
+				l.b.host = TW_LOAD(c->p.base[line].host);
+				l.b.virt = TW_LOAD(c->p.base[line].virt);
+				l.rate = TW_LOAD(c->p.rate);
 			}
-			if (tw_head_moved(pg, s))
-				continue;
-			/* the map in full: the fast fields are the new line's */
-			tw_coarse_floor(clockid, ts, tw_ns_ts(b.host).sec + 2, b.host);
-			*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
-			return 0;
 		}
-		f.off_sec = TW_LOAD(c->fast[line].off_sec);
-		f.off_nsec = TW_LOAD(c->fast[line].off_nsec);
-		f.anchor_sec = TW_LOAD(c->fast[line].anchor_sec);
-		f.virt_sec = TW_LOAD(c->fast[line].virt_sec);
-		f.virt_nsec = TW_LOAD(c->fast[line].virt_nsec);
-		b.host = TW_LOAD(c->p.base[line].host);
-		b.virt = TW_LOAD(c->p.base[line].virt);
-		if (__builtin_expect(!tw_head_moved(pg, s), 1))
+		if (!tw_head_moved(pg, s))
 			break;
 	}
-	tw_coarse_floor(clockid, ts, f.anchor_sec, b.host);
-	if (rate == TW_RATE_ONE && !tw_offset_ts(line, ts, f.off_sec, f.off_nsec, ts))
-		return 0;
-	if (rate == 0 && !tw_ts_wild(line, f.virt_sec, f.virt_nsec)) { /* frozen: the anchor */
-		ts->sec = f.virt_sec;
-		ts->nsec = f.virt_nsec;
+	/* A COARSE reading lags the fine instant the page was last rebased at by
+	 * up to a tick; mapped with a new, higher rate (or a resume) that lag
+	 * would step the clock back.  Read within a second behind the anchor, it
+	 * is the anchor. */
+	if (tw_coarse_clock(clockid) && host < l.b.host &&
+	    (uint64_t)l.b.host - (uint64_t)host < 1000000000ULL) {
+		host = l.b.host;
+		sec = (uint64_t)tw_ns_ts(host).sec;
+		ns = (uint64_t)tw_ns_ts(host).nsec;
+	}
+	if (l.rate == 0 || l.rate == TW_RATE_ONE ||
+	    tw_rate_ts(line, l.b, l.rate, sec, ns, frac, shift, ts)) {
+		*ts = tw_ns_ts(tw_map_line((enum tw_line)line, l.b, l.rate, host));
 		return 0;
 	}
-	*ts = tw_ns_ts(tw_map_line((enum tw_line)line, b, rate, tw_ts_ns(ts)));
+	if (settled)
+		remember(pg, h, s, line, clockid, &l, &v, ts);
 	return 0;
 }
 
-long tw_read_clock_call(const struct tw_page *pg, const struct tw_host *h, long clockid,
-			struct tw_ts *ts)
+/* Out of line: the readers reach it by a tail call, with nothing to save. */
+__attribute__((noinline)) long tw_read_full(const struct tw_page *pg, const struct tw_host *h,
+					    long clockid, struct tw_ts *ts)
 {
-	return read_call(pg, h, clockid, ts);
+	if (h->vvar && tw_vvar_serves(clockid) && !read_page(pg, h, clockid, ts))
+		return 0;
+	return tw_read_call(pg, h, clockid, ts);
 }
 
-/* The readers of each clock id the page serves (read.h). */
-#define READERS(id)                                                                       \
-	TW_RATE_READER(id)                                                                 \
-	{                                                                                  \
-		return read_rate(pg, h, tw_clock_line(id), id, ts);                        \
-	}                                                                                  \
-	TW_CALL_READER(id)                                                                 \
-	{                                                                                  \
-		return read_call(pg, h, id, ts);                                           \
-	}                                                                                  \
-	TW_CLOCK_READER(id)                                                                \
-	{                                                                                  \
-		if (__builtin_expect(h->vvar != 0, 1) &&                                   \
-		    __builtin_expect(!tw_read_clock_vvar(pg, h, tw_clock_line(id), id,           \
-						     tw_read_rate_##id, ts),                       \
-				     1))                                                   \
-			return 0;                                                          \
-		return tw_read_call_##id(pg, h, ts);                                       \
-	}
-TW_VVAR_CLOCKS(READERS)
+/* ---- one reader per served clock (read.h) --------------------------------- */
 
-#define QUICK_READER(id)                                                                  \
-	long tw_read_quick_##id(const struct tw_page *pg, const struct tw_host *h,            \
-				struct tw_ts *ts)                                              \
-	{                                                                                  \
-		if (__builtin_expect(!tw_read_coarse_quick(pg, h, tw_clock_line(id), id, ts), 1)) \
-			return 0;                                                          \
-		return tw_read_##id(pg, h, ts);                                            \
-	}
-QUICK_READER(5)
-QUICK_READER(6)
+long tw_read_realtime(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_REALTIME, 0, tw_call_realtime, ts);
+}
+
+long tw_read_monotonic(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 1, tw_call_monotonic, ts);
+}
+
+long tw_read_monotonic_raw(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_RAW, 4, tw_call_monotonic_raw, ts);
+}
+
+long tw_read_realtime_coarse(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_REALTIME, 5, tw_call_realtime_coarse, ts);
+}
+
+long tw_read_monotonic_coarse(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_MONOTONIC, 6, tw_call_monotonic_coarse, ts);
+}
+
+long tw_read_boottime(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_BOOTTIME, 7, tw_call_boottime, ts);
+}
+
+long tw_read_tai(const struct tw_page *pg, const struct tw_host *h, struct tw_ts *ts)
+{
+	return tw_read_served(pg, h, TW_LINE_TAI, 11, tw_call_tai, ts);
+}

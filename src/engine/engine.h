@@ -22,50 +22,53 @@ struct tw_tv {
 	int64_t usec;
 };
 
-/* A coarse clock's last virtual reading at a rate other than 0 and 1, kept by
- * the process that computed it: a coarse clock only moves when the kernel
- * updates its data page (each tick), so until then, and until the namespace
- * changes, the same computation gives the same answer.  Its own seqlock (odd
- * while a reader of the clock writes it; a writer that finds it odd leaves it). */
-struct tw_memo {
+/* What a memo or a fold (below) was computed under: a process keeps them, and
+ * they hold while none of it has changed.  Its own count is odd while a
+ * reader writes it (a reader that finds it odd leaves it: memokey.h). */
+struct tw_memokey {
 	uint32_t seq;
-	uint32_t vseq; /* the kernel data's sequence count it was computed under */
+	uint32_t vseq; /* the kernel data's sequence count */
 	uint32_t pseq; /* the clock page's head */
 	uint32_t pad;
 	const struct tw_page *page; /* which page: a process may read another's */
+};
+
+/* A coarse clock's last virtual reading at a rate other than 0 and 1: a
+ * coarse clock only moves when the kernel updates its data page (each tick),
+ * so until then, and until the namespace changes, the same computation gives
+ * the same answer. */
+struct tw_memo {
+	struct tw_memokey key;
 	int64_t sec, nsec;
 };
 
 /* A fine clock's virtual time at a rate other than 0 and 1 as the kernel's own
- * TSC scale, kept by the process that computed it (fold.h): from one update of
- * the kernel's data to the next, and while the namespace stays unchanged,
+ * scale of its counter (fold.h): from one update of the kernel's data to the
+ * next, and while the namespace stays unchanged,
  *
- *     virtual = sec + ((base + (tsc - cycle_last) * mult) >> shift) ns
+ *     virtual = sec + ((base + (cycles - cycle_last) * mult) >> shift) ns
  *
- * for tsc - cycle_last <= dmax: the host vDSO's own computation with other
+ * for cycles - cycle_last <= dmax: the host vDSO's own computation with other
  * constants, in 64 bits (base_lo, mult_lo).  Where that is too narrow (or the
  * shift would be 0), shift is 0 and base and mult are 128 bits with 64 of them
- * below the nanosecond: the time is the high word of the sum (fold.h).  Its
- * seqlock works like tw_memo's, and its key (seq, vseq, pseq, page) is
- * tw_memo's too (TW_SLOT_HOLDS, read.h). */
+ * below the nanosecond: the time is the high word of the sum (fold.h). */
 struct tw_fold {
-	uint32_t seq;
-	uint32_t vseq; /* the kernel data's sequence count it was made under */
-	uint32_t pseq;  /* the clock page's head */
-	uint32_t shift; /* 0: base and mult in 128 bits */
-	const struct tw_page *page;
+	struct tw_memokey key;
 	uint64_t cycle_last, dmax;
 	uint64_t base_lo, base_hi, mult_lo, mult_hi;
 	int64_t sec;
+	uint32_t shift; /* 0: base and mult in 128 bits */
+	uint32_t pad;
 };
 #define TW_FOLD_SLOTS 5 /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME, TAI */
 
 /* How to read the host clocks: the real vDSO's entry points, found by
- * tw_host_init; a null pointer means "use the system call".  `vvar`, when set
- * (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read directly, and
- * `memo`, if not null, two writable memos (REALTIME_COARSE, MONOTONIC_COARSE)
- * for reads from it, and `fold`, if not null, TW_FOLD_SLOTS writable folds
- * (tw_fold_slot) for the fine clocks. */
+ * tw_host_init; a null pointer means "use the system call" (syscall.c).
+ * `vvar`, when set (tw_vvar_use, vvar.h), is the kernel's vDSO data page, read
+ * directly (and its clock source's counter page after it), and `memo`, if not
+ * null, two writable memos (REALTIME_COARSE, MONOTONIC_COARSE) for reads from
+ * it, and `fold`, if not null, TW_FOLD_SLOTS writable folds (tw_fold_slot) for
+ * the fine clocks. */
 struct tw_vvar_clock;
 struct tw_host {
 	long (*clock_gettime)(long clockid, struct tw_ts *ts);
@@ -132,7 +135,7 @@ long tw_publish(struct tw_page *pg, uint32_t expect, unsigned copy);
 void tw_page_init(struct tw_page *pg, const struct tw_params *p);
 
 /* The raw system call, for the engine's fallbacks and for callers that must not
- * go through an interposed libc. */
+ * go through an interposed libc (syscall.c); clock_gettime by it. */
 long tw_syscall6(long nr, long a, long b, long c, long d, long e, long f);
 
 /* A system call as `h` makes them. */
@@ -141,24 +144,7 @@ static inline long tw_host_syscall(const struct tw_host *h, long nr, long a, lon
 {
 	return h->syscall ? h->syscall(nr, a, b, c, d, e, f) : tw_syscall6(nr, a, b, c, d, e, f);
 }
-
-/* A sequence count and the 32-bit word after it (x86-64, little-endian; the
- * pair 8-byte aligned, so one load reads both at once): whether the count is
- * even and the word is `word`.  *s: the count.  One load and one compare where
- * a reader would otherwise make two of each (the kernel's count and clock
- * mode; a fold's or memo's count and the kernel count it was made under). */
-static inline __attribute__((always_inline)) int tw_seq_pair(const uint32_t *seq, uint32_t word,
-							     uint32_t *s)
-{
-	uint64_t v = __atomic_load_n((const uint64_t *)(const void *)seq, __ATOMIC_ACQUIRE);
-
-	*s = (uint32_t)v;
-	return (v & 0xffffffff00000001ULL) == (uint64_t)word << 32;
-}
-_Static_assert(__builtin_offsetof(struct tw_memo, vseq) == 4 && _Alignof(struct tw_memo) == 8,
-	       "tw_seq_pair reads a memo's seq and vseq");
-_Static_assert(__builtin_offsetof(struct tw_fold, vseq) == 4 && _Alignof(struct tw_fold) == 8,
-	       "tw_seq_pair reads a fold's seq and vseq");
+long tw_sys_clock_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts);
 
 static inline int64_t tw_ts_ns(const struct tw_ts *ts)
 {

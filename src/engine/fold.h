@@ -1,9 +1,10 @@
-/* A rate folded into the kernel's TSC scale: reads at a rate other than 0 and 1
- * as fast as the host's.
+/* A rate folded into the kernel's scale of its counter (the TSC, or the
+ * pvclock or Hyper-V counter: vvar.h): reads at a rate other than 0 and 1 as
+ * fast as the host's.
  *
  * Between two updates of the kernel's data page a fine host clock is
  *
- *     host = sec*1e9 + (B + d*m) / 2^s      d = tsc - cycle_last
+ *     host = sec*1e9 + (B + d*m) / 2^s      d = cycles - cycle_last
  *
  * below the nanosecond, and the virtual clock of a line (clockmath.h,
  * tw_rate_ts) the floor of V + R*(host - H).  With R = R' / 2^j (R' odd, or
@@ -14,18 +15,18 @@
  * with constants Ws and N that depend on the update and the namespace only.
  * So a process computes them once per kernel update (struct tw_fold, kept in
  * the process), and every read until the next one costs what the host's
- * costs: RDTSCP, one subtraction, one multiply, one add, one shift.  That holds
- * while the sum fits 64 bits (S = s + j from 1 to 33: rate 2, 10, 1.5).  A
- * rate with more fraction bits (0.1, 1.1), or S = 0, keeps N and M shifted left
- * to 64 bits below the nanosecond instead (S is at most 60, so nothing is lost
- * and N stays below 2^94): the answer is then the high word of a 128-bit sum,
- * with no shift left to make,
+ * costs: the counter, one subtraction, one multiply, one add, one shift.
+ * That holds while the sum fits 64 bits (S = s + j from 1 to 33: rate 2, 10,
+ * 1.5).  A rate with more fraction bits (0.1, 1.1), or S = 0, keeps N and M
+ * shifted left to 64 bits below the nanosecond instead (S is at most 60, so
+ * nothing is lost and N stays below 2^94): the answer is then the high word of
+ * a 128-bit sum, with no shift left to make,
  *
  *     virtual ns = d*M_hi + hi64(N' + d*M_lo)
  *
  * (M_hi: the whole nanoseconds a cycle makes, 0 unless the virtual clock makes
- * a nanosecond or more a TSC cycle), a multiply and an add-with-carry more.  The
- * answer is tw_rate_ts's for the same TSC reading, to the nanosecond (the
+ * a nanosecond or more a cycle), a multiply and an add-with-carry more.  The
+ * answer is tw_rate_ts's for the same counter reading, to the nanosecond (the
  * unit tests check it).  Where a fold could not be exact (a product beyond 128
  * bits, the reading before the anchor or near the line's limits) tw_fold_make
  * declines and the reads go through tw_rate_ts.
@@ -135,7 +136,7 @@ static inline int tw_fold_make(int line, struct tw_base b, uint64_t rate,
 	return 0;
 }
 
-/* The virtual time `d` TSC cycles past the fold's cycle_last (d <= dmax). */
+/* The virtual time `d` cycles past the fold's cycle_last (d <= dmax). */
 static inline __attribute__((always_inline)) void tw_fold_at(const struct tw_fold *f, uint64_t d,
 							     struct tw_ts *ts)
 {

@@ -130,7 +130,12 @@ void tw_rt_start(long *sp);
 
 /* ---- vvar_find.c ---- */
 /* The kernel's vDSO data page of this process, or null. */
-const void *tw_find_vvar(const void *vdso);
+/* The kernel's vDSO data mappings (vvar_find.c): [vvar] and [vvar_vclock],
+ * null where there is none. */
+struct tw_vvar_maps {
+	const void *vvar, *vclock;
+};
+void tw_find_vvar(const void *vdso, struct tw_vvar_maps *v);
 
 /* ---- sigsys.c ---- */
 long tw_sigsys_install(void);

@@ -338,10 +338,14 @@ void tw_rt_start(long *sp)
 	vdso_span(at_sysinfo ? (const void *)at_sysinfo[1] : 0, &rt->host_vdso_lo, &rt->host_vdso_hi);
 	tw_host_init(&rt->host, host_vdso);
 	rt->host.syscall = (long (*)(long, long, long, long, long, long, long))TW_RT_ADDR;
-	if ((!hide || tw_strncmp(hide, "call", 5)) &&
-	    !tw_vvar_use(&rt->host, tw_find_vvar(host_vdso))) {
-		rt->host.memo = rt->memo;
-		rt->host.fold = rt->fold;
+	if (!hide || tw_strncmp(hide, "call", 5)) {
+		struct tw_vvar_maps vv;
+
+		tw_find_vvar(host_vdso, &vv);
+		if (!tw_vvar_use(&rt->host, vv.vvar, vv.vclock)) {
+			rt->host.memo = rt->memo;
+			rt->host.fold = rt->fold;
+		}
 	}
 	rt->vdso = install_vdso(rt, host_vdso, at_sysinfo);
 	__atomic_store_n(&rt->magic, TW_RT_MAGIC, __ATOMIC_RELEASE);

@@ -1,5 +1,8 @@
-/* Where the kernel's vDSO data page ([vvar]) is: the engine reads host time
- * there in place (src/engine/vvar.h) once tw_vvar_use has proven it. */
+/* Where the kernel's vDSO data is: the data page ([vvar]) and, on kernels
+ * with one (6.13 and later), the clock sources' counter pages
+ * ([vvar_vclock]: kvm-clock's pvclock page, then Hyper-V's TSC page).  The
+ * engine reads host time there in place (src/engine/vvar.h) once tw_vvar_use
+ * has proven the layout. */
 #include <asm/unistd.h>
 #include <fcntl.h>
 
@@ -16,10 +19,22 @@ struct procmap_query {
 _Static_assert(sizeof(struct procmap_query) == 104, "the kernel's struct procmap_query");
 #define PROCMAP_QUERY 0xc0686611UL /* _IOWR('f', 17, struct procmap_query) */
 
-/* The [vvar] mapping lies below the vDSO at `vdso` (maybe after other
- * [vvar_...] pages).  0 with *out set (null when there is none), or -1 when
- * the query fails (a kernel without PROCMAP_QUERY): then the file is scanned. */
-static long by_query(long fd, const void *vdso, const void **out)
+/* Notes a mapping named `name` (`len` bytes) at `start`; 1 once [vvar] is
+ * found (it lies below [vvar_vclock], so the vclock page, if any, is known). */
+static int note(struct tw_vvar_maps *v, const char *name, unsigned long len, uintptr_t start)
+{
+	if (len == 13 && !tw_memcmp(name, "[vvar_vclock]", 13))
+		v->vclock = (const void *)start;
+	if (len != 6 || tw_memcmp(name, "[vvar]", 6))
+		return 0;
+	v->vvar = (const void *)start;
+	return 1;
+}
+
+/* The [vvar] mappings lie just below the vDSO at `vdso`.  0 with *v set
+ * (what is found), or -1 when the query fails (a kernel without
+ * PROCMAP_QUERY): then the file is scanned. */
+static long by_query(long fd, const void *vdso, struct tw_vvar_maps *v)
 {
 	uintptr_t addr = (uintptr_t)vdso - 1;
 
@@ -35,11 +50,8 @@ static long by_query(long fd, const void *vdso, const void **out)
 		q.vma_name_addr = (uintptr_t)name;
 		if (tw_rt_syscall(__NR_ioctl, fd, (long)PROCMAP_QUERY, (long)&q, 0, 0, 0) < 0)
 			return -1;
-		if (!tw_strncmp(name, "[vvar]", 7)) {
-			*out = (const void *)(uintptr_t)q.vma_start;
-			return 0;
-		}
-		if (tw_strncmp(name, "[vvar", 5))
+		if (tw_strncmp(name, "[vvar", 5) ||
+		    note(v, name, tw_strlen(name), (uintptr_t)q.vma_start))
 			return 0;
 		addr = q.vma_start - 1;
 	}
@@ -60,31 +72,40 @@ static unsigned long hex(const char *s)
 	}
 }
 
-/* A maps line names [vvar] (and no file). */
-static int is_vvar_line(const char *line, unsigned long len)
+/* The mapping a maps line names, when it is a [vvar...] one (no file):
+ * *name, and its length as the result; 0 otherwise. */
+static unsigned long vvar_name(const char *line, unsigned long len, const char **name)
 {
-	for (unsigned long i = 0; i < len; i++)
-		if (line[i] == '/')
+	unsigned long i = len;
+
+	while (i > 0 && line[i - 1] != ' ')
+		i--;
+	for (unsigned long j = 0; j < i; j++)
+		if (line[j] == '/')
 			return 0;
-	return len > 7 && !tw_memcmp(line + len - 7, " [vvar]", 7);
+	if (len - i < 6 || tw_memcmp(line + i, "[vvar", 5))
+		return 0;
+	*name = line + i;
+	return len - i;
 }
 
-const void *tw_find_vvar(const void *vdso)
+void tw_find_vvar(const void *vdso, struct tw_vvar_maps *v)
 {
-	const void *found = 0;
 	char buf[4096];
 	unsigned long have = 0;
 	long fd = tw_rt_syscall(__NR_openat, AT_FDCWD, (long)"/proc/self/maps",
 				O_RDONLY | O_CLOEXEC, 0, 0, 0);
 
+	v->vvar = v->vclock = 0;
 	if (fd < 0)
-		return 0;
-	if (vdso && by_query(fd, vdso, &found) == 0)
+		return;
+	if (vdso && by_query(fd, vdso, v) == 0)
 		goto out;
 	for (;;) {
 		long n = tw_rt_syscall(__NR_read, fd, (long)(buf + have), (long)(sizeof(buf) - have),
 				       0, 0, 0);
-		unsigned long start = 0, i;
+		unsigned long start = 0, i, len;
+		const char *name;
 
 		if (n <= 0)
 			break;
@@ -92,10 +113,9 @@ const void *tw_find_vvar(const void *vdso)
 		for (i = 0; i < have; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if (is_vvar_line(buf + start, i - start)) {
-				found = (const void *)hex(buf + start);
+			if ((len = vvar_name(buf + start, i - start, &name)) &&
+			    note(v, name, len, hex(buf + start)))
 				goto out;
-			}
 			start = i + 1;
 		}
 		/* keep the unfinished line; one longer than the buffer is not [vvar]'s */
@@ -106,5 +126,4 @@ const void *tw_find_vvar(const void *vdso)
 	}
 out:
 	tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
-	return found;
 }

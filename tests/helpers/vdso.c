@@ -10,7 +10,20 @@
  *                        for each clock the vDSO serves, whether its reading lies
  *                        between two readings of the host clock (host.h)
  *                        shifted by its class's offset (seconds): "ID ok", or
- *                        "ID off by NS" (a namespace at rate 1, offsets exact) */
+ *                        "ID off by NS" (a namespace at rate 1, offsets exact)
+ *     tw-vdso watch MS [MONO]
+ *                        reads the clocks for MS ms of host time, through the
+ *                        vDSO and through libc's clock_gettime in turn, and
+ *                        reports: "reads N"; "backwards N worst NS" (MONOTONIC,
+ *                        MONOTONIC_RAW, BOOTTIME and MONOTONIC_COARSE, each
+ *                        against its own last reading); "coarse-lag S" (the
+ *                        most a COARSE clock lagged its fine twin, seconds);
+ *                        "rate R" (virtual MONOTONIC over host MONOTONIC, start
+ *                        to end); "modes M..." (the kernel data's clock modes
+ *                        the timewarp vDSO found on its reads); with MONO (a
+ *                        namespace at rate 1, MONOTONIC shifted by MONO
+ *                        seconds) "misses N": MONOTONIC readings outside two
+ *                        system-call readings of the host's, shifted */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +34,7 @@
 
 #include "host.h"
 #include "vdso_lookup.h"
+#include "vvar.h"
 #include "../../src/vdso/vdso.h"
 
 static long long ns_of(const struct timespec *ts)
@@ -78,6 +92,78 @@ static int bracket(long (*cg)(long, struct timespec *), char **off)
 	return bad;
 }
 
+/* The host's clock `id` (host.h: a member's own system calls are the
+ * namespace's). */
+static long long sys_ns(long id)
+{
+	struct timespec ts;
+
+	host_syscall(SYS_clock_gettime, id, (long)&ts, 0, 0);
+	return ns_of(&ts);
+}
+
+static int watch(long (*cg)(long, struct timespec *), const struct tw_vdso_data *d, long ms,
+		 const char *mono)
+{
+	static const long fine[] = { 1, 4, 7, 6 }; /* never backwards */
+	long long last[4] = { 0 }, worst = 0, lag = 0, misses = 0, reads = 0, back = 0;
+	long long off = mono ? ns_arg(mono) : 0, h0 = sys_ns(1), v0 = 0, h1, v1 = 0;
+	unsigned modes = 0;
+	struct timespec a, b;
+
+	for (unsigned n = 0;; n++) {
+		/* the vDSO on even rounds, libc (the preload library's) on odd */
+		int (*libc)(clockid_t, struct timespec *) = clock_gettime;
+		long long now[4], lo, hi;
+
+		for (int i = 0; i < 4; i++) {
+			if (n & 1 ? libc((clockid_t)fine[i], &a) : cg(fine[i], &a))
+				return 1;
+			now[i] = ns_of(&a);
+			if (now[i] < last[i]) {
+				back++;
+				if (last[i] - now[i] > worst)
+					worst = last[i] - now[i];
+			}
+			last[i] = now[i];
+		}
+		if (!v0)
+			v0 = now[0];
+		v1 = now[0];
+		if (now[0] - now[3] > lag) /* MONOTONIC ahead of its COARSE twin */
+			lag = now[0] - now[3];
+		if (cg(5, &a) || cg(0, &b))
+			return 1;
+		if (ns_of(&b) - ns_of(&a) > lag)
+			lag = ns_of(&b) - ns_of(&a);
+		if (mono) {
+			lo = sys_ns(1) + off;
+			if (cg(1, &a))
+				return 1;
+			hi = sys_ns(1) + off;
+			misses += ns_of(&a) < lo || ns_of(&a) > hi;
+		}
+		if (d && d->host.vvar) {
+			int32_t m = __atomic_load_n(&d->host.vvar->clock_mode, __ATOMIC_RELAXED);
+			if (m >= 0 && m < 32)
+				modes |= 1u << m;
+		}
+		reads += 4;
+		if (n % 64 == 0 && (h1 = sys_ns(1)) - h0 >= ms * 1000000LL)
+			break;
+	}
+	printf("reads %lld\nbackwards %lld worst %lld\ncoarse-lag %.6f\nrate %.4f\n", reads, back,
+	       worst, lag / 1e9, (double)(v1 - v0) / (double)(h1 - h0));
+	if (mono)
+		printf("misses %lld\n", misses);
+	printf("modes");
+	for (int m = 0; m < 32; m++)
+		if (modes & (1u << m))
+			printf(" %d", m);
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	void *base = (void *)getauxval(AT_SYSINFO_EHDR);
@@ -120,6 +206,13 @@ int main(int argc, char **argv)
 	}
 	if (argc > 4 && !strcmp(argv[1], "bracket"))
 		return bracket(cg, argv + 2);
+	if (argc > 2 && !strcmp(argv[1], "watch")) {
+		const struct tw_vdso_data *d = tw_vdso_sym(base, TW_VDSO_DATA_SYMBOL, NULL);
+
+		if (d && d->magic != TW_VDSO_DATA_MAGIC)
+			d = NULL;
+		return watch(cg, d, strtol(argv[2], NULL, 10), argc > 3 ? argv[3] : NULL);
+	}
 	for (long id = 0; id <= 12; id++) {
 		long clk = id == 12 ? 99 : id;
 		if ((r = cg(clk, &ts)))

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "read.h"
 #include "tap.h"
+#include "maps.h"
 #include "vvar.h"
 
 static struct tw_page good, pg;
@@ -175,20 +176,6 @@ static void sweep(uint64_t rate, const char *how)
 }
 
 /* The kernel's vDSO data page, from /proc/self/maps; null when there is none. */
-static const void *find_vvar(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[256];
-	unsigned long lo = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "[vvar]\n") && sscanf(line, "%lx-", &lo) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (const void *)lo;
-}
-
 int main(void)
 {
 	static const struct { uint64_t rate; const char *how; } rates[] = {
@@ -206,7 +193,7 @@ int main(void)
 	}
 	/* and from the kernel's data page, as members read it (with their memos
 	 * and folds), where this clock source allows */
-	if (!tw_vvar_use(&host, find_vvar())) {
+	if (!tw_vvar_use(&host, find_mapping("[vvar]"), find_mapping("[vvar_vclock]"))) {
 		host.memo = memo;
 		host.fold = fold;
 		for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {

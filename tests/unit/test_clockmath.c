@@ -1295,10 +1295,25 @@ static void test_fold(void)
 
 		cases++;
 		v.shift = rnd() % 4 ? 24 : (uint32_t)(rnd() % 29);
-		/* a TSC of 1 to 4 GHz, as the kernel scales it; sometimes any */
-		v.mult = rnd() % 4 ? (uint32_t)(((1ULL << v.shift) * 1000000000ULL) /
-					      (uint64_t)rnd_range(1000000000LL, 4000000000LL))
-				   : (uint32_t)rnd();
+		/* a TSC of 1 to 4 GHz, as the kernel scales it; kvm-clock's
+		 * nanoseconds (pvclock.h); Hyper-V's 100 ns units (hyperv.h);
+		 * sometimes any */
+		switch (rnd() % 8) {
+		case 0:
+			v.mult = 1U << v.shift;
+			break;
+		case 1:
+			v.shift = v.shift > 25 ? 25 : v.shift;
+			v.mult = 100U << v.shift;
+			break;
+		case 2:
+		case 3:
+			v.mult = (uint32_t)rnd();
+			break;
+		default:
+			v.mult = (uint32_t)(((1ULL << v.shift) * 1000000000ULL) /
+					    (uint64_t)rnd_range(1000000000LL, 4000000000LL));
+		}
 		v.cycle_last = rnd() >> 2;
 		v.max_cycles = rnd() % 2 ? (uint64_t)rnd_range(1, 1LL << 42) : (uint64_t)rnd_log();
 		v.sec = (uint64_t)rnd_range(0, 4000000000LL);
@@ -1314,15 +1329,16 @@ static void test_fold(void)
 		fast += f.shift == 0 && f.mult_hi != 0;
 		/* every read it serves is tw_rate_ts's for the same TSC reading */
 		for (int k = 0; k < 8; k++) {
-			uint64_t sec, ns, frac;
+			uint64_t sec, ns, frac, d;
 			unsigned shift;
 			struct tw_ts want, got;
 
-			v.delta = k == 0 ? 0 : k == 1 ? f.dmax : k == 2 && f.dmax ? f.dmax - 1
-										  : rnd() % (f.dmax + 1);
+			d = k == 0 ? 0 : k == 1 ? f.dmax : k == 2 && f.dmax ? f.dmax - 1
+								 : rnd() % (f.dmax + 1);
+			v.cycles = v.cycle_last + d;
 			reads++;
 			tw_vvar_split(&v, 0, &sec, &ns, &frac, &shift);
-			tw_fold_at(&f, v.delta, &got);
+			tw_fold_at(&f, d, &got);
 			if (tw_rate_ts(line, b, rate, sec, ns, frac, shift, &want) ||
 			    want.sec != got.sec || want.nsec != got.nsec) {
 				if (bad++ < 5)
@@ -1330,7 +1346,7 @@ static void test_fold(void)
 						 line, (unsigned long long)rate, v.mult, v.shift,
 						 (unsigned long long)v.nsec, (unsigned long long)v.sec,
 						 (long long)b.host, (long long)b.virt,
-						 (unsigned long long)v.delta, (long long)got.sec,
+						 (unsigned long long)d, (long long)got.sec,
 						 (long long)got.nsec);
 			}
 		}
@@ -1375,14 +1391,14 @@ static void test_fold(void)
 			unsigned shift;
 			struct tw_ts want = { 0, 0 }, got;
 
-			v.delta = f.dmax;
+			v.cycles = v.cycle_last + f.dmax;
 			tw_vvar_split(&v, 0, &sec, &ns, &frac, &shift);
-			tw_fold_at(&f, v.delta, &got);
+			tw_fold_at(&f, f.dmax, &got);
 			TAP_EQ_I64(tw_rate_ts(TW_LINE_MONOTONIC, b, 43379169690ULL, sec, ns, frac, shift,
 					      &want),
 				   0, "rate 10.1, dmax cycles on: computed in full");
 			TAP_EQ_I64(tw_ts_ns(&got), tw_ts_ns(&want), "rate 10.1, dmax cycles on: the fold agrees");
-			v.delta = 0;
+			v.cycles = v.cycle_last;
 		}
 		b.host = 5001 * TW_NSEC;
 		TAP_EQ_I64(tw_fold_make(TW_LINE_MONOTONIC, b, RATE(2), &v, &f), 1,

@@ -2,6 +2,7 @@
  * class's line, and the COARSE clocks do not step back when a change raises the
  * rate (their host reading lags the instant the page was rebased at). */
 #include <stdio.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <time.h>
@@ -13,6 +14,8 @@
 #include "fold.h"
 #include "tap.h"
 #include "vvar.h"
+#include "pvclock.h"
+#include "hyperv.h"
 
 static struct tw_page pg;
 static struct tw_host host;
@@ -69,10 +72,17 @@ static void coarse_never_back(int clk, const char *name)
 }
 
 /* ---- host time from a kernel data page, faked ------------------------------
- * mult 0 stops the TSC's contribution, so every reading is the page's base
- * time exactly and each result can be computed here.  The fine clocks' bases
- * carry a fraction of a nanosecond, as the kernel's do. */
-static struct tw_vvar_clock fake[2];
+ * The data page and the vclock pages after it, as the kernel lays them out
+ * (vvar.h).  The counter is made to stand still, so every reading is exact
+ * and each result can be computed here: in TSC mode mult is 0 (the TSC adds
+ * nothing); in pvclock and Hyper-V modes the vclock page's own scale is 0, so
+ * the counter is its system_time or offset, `delta` cycles past cycle_last,
+ * and mult turns those into 0.75 ns each.  The fine clocks' bases carry a
+ * fraction of a nanosecond, as the kernel's do. */
+static unsigned char *area;
+static struct tw_vvar_clock *fake;
+static struct tw_pvclock *fake_pv;
+static struct tw_hyperv_page *fake_hv;
 static struct tw_memo memo[2];
 static struct tw_fold fold[TW_FOLD_SLOTS];
 static uint64_t fake_frac; /* of 2^24 */
@@ -91,112 +101,204 @@ static void fake_base(int64_t sec, int64_t nsec)
 	fake[1].seq = fake[0].seq;
 }
 
+/* The counter of each clock mode: the pvclock and Hyper-V pages' differ, so
+ * that a read of the wrong page shows. */
+#define PV_COUNTER 5000000000000ULL
+#define HV_COUNTER 7000000000000ULL
+
+/* Clock mode `mode` with its counter `delta` cycles past cycle_last. */
+static void fake_mode(int32_t mode, uint64_t delta)
+{
+	memset(fake_pv, 0, sizeof(*fake_pv));
+	memset(fake_hv, 0, sizeof(*fake_hv));
+	fake_pv->version = 6;
+	fake_pv->flags = TW_PVCLOCK_TSC_STABLE;
+	fake_pv->system_time = PV_COUNTER; /* mul 0: the TSC adds nothing */
+	fake_hv->sequence = 3;
+	fake_hv->offset = (int64_t)HV_COUNTER; /* scale 0: likewise */
+	for (int c = 0; c < 2; c++) {
+		fake[c].clock_mode = mode;
+		fake[c].cycle_last = (mode == TW_VVAR_CLOCKMODE_HVCLOCK ? HV_COUNTER : PV_COUNTER) - delta;
+		fake[c].max_cycles = 1ULL << 40;
+		fake[c].mask = ~0ULL;
+		fake[c].mult = mode == TW_VVAR_CLOCKMODE_TSC ? 0 : 3U << 22; /* 0.75 ns */
+		fake[c].shift = 24;
+	}
+}
+
 /* What a read of `clk` must give: the line's map of the fake host reading,
  * below the nanosecond at rates other than 0 and 1 (tw_rate_ts). */
 static int64_t expect_ns(int clk)
 {
 	const struct tw_vvar_clock *vc = &fake[clk == 4];
 	const int coarse = clk == 5 || clk == 6;
-	int64_t h = (int64_t)vc->basetime[clk].sec * TW_NSEC +
-		    (int64_t)(vc->basetime[clk].nsec >> (coarse ? 0 : vc->shift));
+	uint64_t x = vc->basetime[clk].nsec;
 	int line = tw_clock_line(clk);
 	struct tw_ts ts;
+	int64_t h;
 
+	if (!coarse && vc->clock_mode != TW_VVAR_CLOCKMODE_TSC)
+		x += ((vc->clock_mode == TW_VVAR_CLOCKMODE_HVCLOCK ? HV_COUNTER : PV_COUNTER) -
+		      vc->cycle_last) * vc->mult;
+	h = (int64_t)vc->basetime[clk].sec * TW_NSEC + (int64_t)(x >> (coarse ? 0 : vc->shift));
 	if (!coarse && cur.rate != 0 && cur.rate != TW_RATE_ONE &&
-	    !tw_rate_ts(line, cur.base[line], cur.rate, vc->basetime[clk].sec,
-			vc->basetime[clk].nsec >> vc->shift,
-			vc->basetime[clk].nsec & ((1ULL << vc->shift) - 1), vc->shift, &ts))
+	    !tw_rate_ts(line, cur.base[line], cur.rate, vc->basetime[clk].sec, x >> vc->shift,
+			x & ((1ULL << vc->shift) - 1), vc->shift, &ts))
 		return tw_ts_ns(&ts);
 	return tw_map_line((enum tw_line)line, cur.base[line], cur.rate, h);
 }
 
-static void test_data_page(const struct tw_params *start)
+static const int served[] = { 0, 1, 4, 5, 6, 7, 11 };
+#define NSERVED (sizeof(served) / sizeof(served[0]))
+
+static void use_fake(void)
 {
-	static const int clocks[] = { 0, 1, 4, 5, 6, 7, 11 };
+	host.vvar = fake;
+	host.memo = memo;
+	host.fold = fold;
+	memset(memo, 0, sizeof(memo));
+	memset(fold, 0, sizeof(fold));
+}
+
+/* Every served clock at rates 1, 2, 0 and 1.5 through 3 kernel updates each,
+ * twice (a coarse one from its memo the second time, a fine one from its
+ * fold), in clock mode `mode`. */
+static void test_data_page(const struct tw_params *start, int32_t mode, const char *name)
+{
 	struct tw_host saved = host;
 	struct tw_params p = *start;
 	int bad = 0;
 
-	for (int c = 0; c < 2; c++) {
-		fake[c].clock_mode = TW_VVAR_CLOCKMODE_TSC;
-		fake[c].cycle_last = 0;
-		fake[c].max_cycles = ~0ULL;
-		fake[c].mask = ~0ULL;
-		fake[c].mult = 0;
-		fake[c].shift = 24;
-	}
-	fake_frac = 0xc00000; /* 0.75 ns */
+	fake_mode(mode, 1001); /* 750.75 ns past cycle_last */
+	fake_frac = 0xc00000;  /* 0.75 ns */
 	fake_base(1800000000, 123456789);
-	host.vvar = fake;
-	host.memo = memo;
-	host.fold = fold;
+	use_fake();
 	for (int r = 0; r < 4; r++) {
 		static const uint64_t rates[] = { TW_RATE_ONE, 2ULL << 32, 0, 3ULL << 31 };
 
 		p.rate = rates[r];
 		publish(&p);
 		for (int step = 0; step < 3; step++) {
-			for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
-				int64_t want = expect_ns(clocks[i]), a = read_ns(clocks[i]);
-				/* a coarse one from the memo, a fine one from the fold */
-				int64_t b = read_ns(clocks[i]);
+			for (unsigned i = 0; i < NSERVED; i++) {
+				int64_t want = expect_ns(served[i]), a = read_ns(served[i]);
+				int64_t b = read_ns(served[i]);
 
 				if (a != want || b != want) {
 					if (bad++ < 5)
-						tap_diag("rate %.1f clock %d: %lld, %lld, want %lld",
-							 (double)p.rate / 4294967296.0, clocks[i],
+						tap_diag("%s: rate %.1f clock %d: %lld, %lld, want %lld",
+							 name, (double)p.rate / 4294967296.0, served[i],
 							 (long long)a, (long long)b, (long long)want);
 				}
 			}
 			fake_base(1800000000 + step * 7, 987654321 - step * 1000);
 		}
 	}
-	tap_ok(!bad, "from the kernel's data page, every clock at rates 1, 2, 0 and 1.5 is "
-		     "the map of its host reading, through 3 kernel updates each (%d bad)", bad);
+	tap_ok(!bad, "%s: from the kernel's data page, every clock at rates 1, 2, 0 and 1.5 is "
+		     "the map of its host reading, through 3 kernel updates each (%d bad)", name, bad);
 	read_ns(CLOCK_REALTIME_COARSE);
 	read_ns(CLOCK_MONOTONIC_COARSE);
-	tap_ok(memo[0].vseq == fake[0].seq && memo[1].vseq == fake[0].seq &&
+	tap_ok(memo[0].key.vseq == fake[0].seq && memo[1].key.vseq == fake[0].seq &&
 		       memo[0].sec * TW_NSEC + memo[0].nsec == expect_ns(CLOCK_REALTIME_COARSE),
-	       "the coarse memos hold the last update's readings");
+	       "%s: the coarse memos hold the last update's readings", name);
 	{
 		int made = 0;
-		for (unsigned i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		for (unsigned i = 0; i < NSERVED; i++) {
 			const struct tw_fold *f;
 			struct tw_ts ts;
+			uint64_t d = mode == TW_VVAR_CLOCKMODE_TSC ? 0 : 1001;
 
-			if (clocks[i] == 5 || clocks[i] == 6) /* no fold: the memo */
+			if (served[i] == 5 || served[i] == 6) /* no fold: the memo */
 				continue;
-			f = &fold[tw_fold_slot(clocks[i])];
-			read_ns(clocks[i]); /* after the last kernel update */
-			tw_fold_at(f, 0, &ts);
-			made += f->vseq == fake[0].seq && f->pseq == pg.head && f->page == &pg &&
-				tw_ts_ns(&ts) == expect_ns(clocks[i]);
+			f = &fold[tw_fold_slot(served[i])];
+			read_ns(served[i]); /* after the last kernel update */
+			tw_fold_at(f, d, &ts);
+			made += f->key.vseq == fake[0].seq && f->key.pseq == pg.head &&
+				f->key.page == &pg && tw_ts_ns(&ts) == expect_ns(served[i]);
 		}
-		TAP_EQ_I64(made, 5, "at rate 1.5 each fine clock's fold holds the last update's scale");
+		TAP_EQ_I64(made, 5, "%s: at rate 1.5 each fine clock's fold holds the last update's scale",
+			   name);
 	}
 	p.rate = 2ULL << 32;
 	publish(&p);
 	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC),
-		   "a fine reading after a change of rate, kernel data unchanged, is the new map");
-	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC), "and again, from the fold");
-	TAP_EQ_I64(fold[1].pseq, pg.head, "the fold was made again for the new rate");
+		   "%s: a fine reading after a change of rate, kernel data unchanged, is the new map",
+		   name);
+	TAP_EQ_I64(read_ns(CLOCK_MONOTONIC), expect_ns(CLOCK_MONOTONIC),
+		   "%s: and again, from the fold", name);
+	TAP_EQ_I64(fold[1].key.pseq, pg.head, "%s: the fold was made again for the new rate", name);
 
 	/* the memo is keyed on the clock page too: a change is seen at once */
 	p.rate = 5ULL << 32;
 	publish(&p);
 	TAP_EQ_I64(read_ns(CLOCK_REALTIME_COARSE), expect_ns(CLOCK_REALTIME_COARSE),
-		   "a coarse reading after a change of rate, kernel data unchanged, is the new map");
-	/* a clock source other than the TSC: the host vDSO answers, not the page */
-	fake[0].clock_mode = 2;
-	tap_ok(read_ns(CLOCK_REALTIME) != expect_ns(CLOCK_REALTIME) &&
-		       read_ns(CLOCK_REALTIME) > 0,
-	       "clock mode not the TSC: the page is not read, the host vDSO is");
-	fake[0].clock_mode = TW_VVAR_CLOCKMODE_TSC;
+		   "%s: a coarse reading after a change of rate, kernel data unchanged, is the new map",
+		   name);
 	host = saved;
 	publish(start);
 }
 
-/* The TSC scaling of tw_vvar_now: with mult 2^24 and shift 24 a cycle is a
+/* Whether clock `clk` reads the host's clocks (through the host vDSO, mapped)
+ * rather than the fake page's: within a second of the map of the host vDSO's
+ * reading, and not the page's answer. */
+static int from_host(int clk)
+{
+	struct tw_ts ts;
+	int64_t got = read_ns(clk), want;
+	int line = tw_clock_line(clk);
+
+	if (!host.clock_gettime || host.clock_gettime(clk, &ts))
+		return 0;
+	want = tw_map_line((enum tw_line)line, cur.base[line], cur.rate, tw_ts_ns(&ts));
+	return got != expect_ns(clk) && got > want - TW_NSEC && got < want + TW_NSEC;
+}
+
+/* Where the page has no counter, the fine clocks come from the host vDSO
+ * (which makes the system call) and the COARSE ones still from the page. */
+static void test_no_counter(const struct tw_params *start)
+{
+	struct tw_host saved = host;
+	struct tw_params p = *start;
+	int fine_host, coarse_page;
+
+	if (!host.clock_gettime) {
+		tap_skip("no host vDSO to fall back to");
+		return;
+	}
+	p.rate = TW_RATE_ONE;
+	publish(&p);
+	use_fake();
+	fake_frac = 0;
+	for (int k = 0; k < 4; k++) {
+		static const char *const why[] = {
+			"clock mode none (HPET, acpi_pm)", "an unstable pvclock record",
+			"a Hyper-V page of sequence 0", "a kernel time namespace's page"
+		};
+
+		fake_mode(k == 0 ? TW_VVAR_CLOCKMODE_NONE
+			  : k == 1 ? TW_VVAR_CLOCKMODE_PVCLOCK
+			  : k == 2 ? TW_VVAR_CLOCKMODE_HVCLOCK : TW_VVAR_CLOCKMODE_TIMENS, 0);
+		fake_pv->flags = 0;
+		fake_hv->sequence = 0;
+		fake_base(1800000000, 123456789);
+		if (k == 3) /* odd for good */
+			fake[0].seq = fake[1].seq = 1;
+		fine_host = coarse_page = 0;
+		for (unsigned i = 0; i < NSERVED; i++) {
+			if (served[i] == 5 || served[i] == 6)
+				coarse_page += k == 3 ? from_host(served[i])
+						      : read_ns(served[i]) == expect_ns(served[i]);
+			else
+				fine_host += from_host(served[i]);
+		}
+		tap_ok(fine_host == 5 && coarse_page == 2,
+		       "%s: the fine clocks are the host vDSO's (%d of 5), the COARSE ones %s (%d of 2)",
+		       why[k], fine_host, k == 3 ? "too" : "the page's", coarse_page);
+	}
+	host = saved;
+	publish(start);
+}
+
+/* The TSC scaling of the data page's reads: with mult 2^24 and shift 24 a cycle is a
  * nanosecond, so a reading is its base plus the cycles since cycle_last,
  * bracketed by TSC readings taken around it. */
 static void test_tsc_scaling(void)
@@ -239,7 +341,8 @@ static void test_tsc_scaling(void)
 	       (unsigned long long)got);
 
 	vc[0].clock_mode = 0; /* VDSO_CLOCKMODE_NONE: the host vDSO makes a system call */
-	TAP_EQ_I64(tw_vvar_gettime(vc, 1, &ts), 1, "a page not in TSC mode is refused");
+	TAP_EQ_I64(tw_vvar_gettime(vc, 1, &ts), 1, "a page in clock mode none has no fine clocks");
+	TAP_EQ_I64(tw_vvar_gettime(vc, 6, &ts), 0, "but its COARSE clocks");
 	vc[0].clock_mode = TW_VVAR_CLOCKMODE_TSC;
 	TAP_EQ_I64(tw_vvar_gettime(vc, 8, &ts), 1, "REALTIME_ALARM is not served by the page");
 }
@@ -296,7 +399,19 @@ int main(void)
 		host = saved;
 	}
 
-	test_data_page(&p);
+	area = mmap(NULL, TW_VVAR_BYTES + TW_VCLOCK_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED) {
+		tap_ok(0, "map a fake data page");
+		return tap_done();
+	}
+	fake = (struct tw_vvar_clock *)(void *)area;
+	fake_pv = (struct tw_pvclock *)(void *)(area + TW_VVAR_BYTES);
+	fake_hv = (struct tw_hyperv_page *)(void *)(area + TW_VVAR_BYTES + 4096);
+	test_data_page(&p, TW_VVAR_CLOCKMODE_TSC, "TSC");
+	test_data_page(&p, TW_VVAR_CLOCKMODE_PVCLOCK, "pvclock");
+	test_data_page(&p, TW_VVAR_CLOCKMODE_HVCLOCK, "Hyper-V");
+	test_no_counter(&p);
 	test_tsc_scaling();
 	p.rate = TW_RATE_ONE;
 	publish(&p);

@@ -34,6 +34,7 @@
 #include "engine.h"
 #include "page.h"
 #include "tap.h"
+#include "maps.h"
 #include "vvar.h"
 
 #define NREADERS 3
@@ -334,21 +335,8 @@ static void *writer2_main(void *arg)
 	return NULL;
 }
 
-/* The kernel's data page: the start of [vvar] in /proc/self/maps, or null. */
-static const void *find_vvar(void)
-{
-	char line[512];
-	unsigned long start = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "[vvar]\n") && sscanf(line, "%lx", &start) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (const void *)start;
-}
-
+/* The start of mapping `name` ("[vvar]", "[vvar_vclock]") in /proc/self/maps,
+ * or null. */
 static void phase_rate_changes(int data_page)
 {
 	struct reader2 rd[NREADERS];
@@ -358,7 +346,7 @@ static void phase_rate_changes(int data_page)
 	tw_host_init(&host, (const void *)getauxval(AT_SYSINFO_EHDR));
 	rates = rates_10_1;
 	if (data_page) {
-		long r = tw_vvar_use(&host, find_vvar());
+		long r = tw_vvar_use(&host, find_mapping("[vvar]"), find_mapping("[vvar_vclock]"));
 		if (r) {
 			tap_skip(r == -ENOTSUP ? "phase 3: the kernel's data page is not one this engine knows"
 					       : "phase 3: the kernel's data page is not usable here");

@@ -37,6 +37,7 @@
 #include "fold.h"
 #include "stepper.h"
 #include "tap.h"
+#include "maps.h"
 #include "timewarp.h"
 #include "vvar.h"
 
@@ -56,20 +57,6 @@ struct shared {
 };
 static struct shared *sh;
 
-static const void *find_vvar(void)
-{
-	char line[512];
-	unsigned long start = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "[vvar]\n") && sscanf(line, "%lx", &start) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (const void *)start;
-}
-
 static int64_t host_mono(const struct tw_host *h)
 {
 	struct tw_ts ts;
@@ -88,7 +75,7 @@ static void reader(void)
 
 	tw_host_init(&plain, (const void *)getauxval(AT_SYSINFO_EHDR));
 	h = plain;
-	if (!tw_vvar_use(&h, find_vvar())) {
+	if (!tw_vvar_use(&h, find_mapping("[vvar]"), find_mapping("[vvar_vclock]"))) {
 		h.memo = memos;
 		h.fold = folds;
 	}
