@@ -516,15 +516,43 @@ static int cmd_sleep(double ms, int count)
  * host time.  Reports, in host ms: the interval the kernel's timer was armed
  * with ("timer_armed"); the host time per expiry from the first read to the
  * last ("timer_per"); the median lateness of a read behind the host instant of
- * the expiry it saw ("timer_late"), the kernel's schedule taken from the raw
- * timerfd_gettime (timewarp interposes the libc one) just after the first
- * read, so that nothing the arming call does after arming counts; and the
- * expiries a read found more than one of ("timer_overruns"). */
+ * the expiry it saw ("timer_late"), the kernel's schedule taken from the
+ * timer's /proc/self/fdinfo just after the first read (the kernel's own
+ * it_value and it_interval: timewarp serves timerfd_gettime, even a raw one,
+ * in virtual time), so that nothing the arming call does after arming
+ * counts; and the expiries a read found more than one of
+ * ("timer_overruns"). */
+static int kernel_timer(int fd, struct itimerspec *h)
+{
+	char path[64], buf[512], *v, *i;
+	long long vs, vn, is, in;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!(v = strstr(buf, "it_value: (")) || !(i = strstr(buf, "it_interval: (")) ||
+	    sscanf(v, "it_value: (%lld, %lld)", &vs, &vn) != 2 ||
+	    sscanf(i, "it_interval: (%lld, %lld)", &is, &in) != 2)
+		return -1;
+	h->it_value.tv_sec = (time_t)vs;
+	h->it_value.tv_nsec = (long)vn;
+	h->it_interval.tv_sec = (time_t)is;
+	h->it_interval.tv_nsec = (long)in;
+	return 0;
+}
+
 static int cmd_timer(double ms, int count)
 {
 	int64_t ns = (int64_t)(ms * 1e6);
 	struct itimerspec it = { { (time_t)(ns / 1000000000), (long)(ns % 1000000000) },
-				 { (time_t)(ns / 1000000000), (long)(ns % 1000000000) } }, h;
+				 { (time_t)(ns / 1000000000), (long)(ns % 1000000000) } }, h = { { 0, 0 }, { 0, 0 } };
 	double *late = calloc((size_t)count + 1, sizeof(double)), next = 0, step = 0;
 	uint64_t *at = calloc((size_t)count + 1, sizeof(uint64_t)), *exp = calloc((size_t)count + 1, sizeof(uint64_t));
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), reads = 0;
@@ -549,8 +577,8 @@ static int cmd_timer(double ms, int count)
 		if (reads == 1) {
 			uint64_t t0 = tsc_start(), t1;
 
-			if (syscall(SYS_timerfd_gettime, fd, &h))
-				die("timerfd_gettime: %s", strerror(errno));
+			if (kernel_timer(fd, &h))
+				die("cannot read the kernel's timer from /proc/self/fdinfo/%d", fd);
 			t1 = tsc_stop();
 			/* the host instant, in ticks, of expiry total + 1 */
 			next = (double)(t0 + t1) / 2 + (double)ts_ns(&h.it_value) * tsc_hz / 1e9;

@@ -189,18 +189,6 @@ kernel:
 	sys(__NR_close, fd, 0, 0, 0, 0);
 }
 
-long tw_read_file(const char *path, char *buf, unsigned long size)
-{
-	long fd = sys(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0), n;
-
-	if (fd < 0)
-		return fd;
-	n = sys(__NR_read, fd, (long)buf, (long)size - 1, 0, 0);
-	sys(__NR_close, fd, 0, 0, 0, 0);
-	buf[n > 0 ? n : 0] = 0;
-	return n;
-}
-
 /* ---- the exec ---- */
 
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],

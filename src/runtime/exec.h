@@ -41,9 +41,6 @@ struct tw_exec_paths {
  * with the calling image intact. */
 long tw_exec(const struct tw_exec_paths *p, long dirfd, const char *path, char *const argv[],
 	     char *const envp[], long flags);
-/* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
- * its length, or -errno. */
-long tw_read_file(const char *path, char *buf, unsigned long size);
 /* Records the library paths of this image's environment for its execs
  * (called as the runtime starts). */
 void tw_exec_record(char *const envp[]);

@@ -2,6 +2,7 @@
  * libc is set up, inside signal handlers, and in programs with no libc. */
 #include <asm/unistd.h>
 #include <errno.h>
+#include <fcntl.h>
 
 #include "runtime.h"
 
@@ -117,6 +118,18 @@ void tw_say(const char *what, const char *why)
 	}
 	buf[n] = 0;
 	put(buf);
+}
+
+long tw_read_file(const char *path, char *buf, unsigned long size)
+{
+	long fd = tw_rt_syscall(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0), n;
+
+	if (fd < 0)
+		return fd;
+	n = tw_rt_syscall(__NR_read, fd, (long)buf, (long)size - 1, 0, 0, 0);
+	tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
 }
 
 void tw_exit(int status)

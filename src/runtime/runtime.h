@@ -156,6 +156,9 @@ int tw_memcmp(const void *a, const void *b, unsigned long n);
 char *tw_utoa(unsigned long v, char buf[24]);
 /* The n strings of `parts` one after the other in buf (cut to its size). */
 char *tw_cat(char *buf, unsigned long size, const char *const *parts, unsigned n);
+/* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
+ * its length, or -errno. */
+long tw_read_file(const char *path, char *buf, unsigned long size);
 /* Writes "timewarp: " what why "\n" to stderr. */
 void tw_say(const char *what, const char *why);
 __attribute__((noreturn)) void tw_exit(int status);

@@ -280,25 +280,14 @@ static long host_set(const struct rec *r, int flags, const struct itimerspec_k *
  * /proc/self/fdinfo tells it; 0, or -1 if there is none. */
 static int fdinfo(int fd, const char *key, int64_t *value)
 {
-	char path[40] = "/proc/self/fdinfo/", buf[512];
-	unsigned long n = 18, klen = tw_strlen(key);
-	char digits[12];
-	int d = 0;
-	long f, got;
+	char path[48], buf[512], digits[24];
+	const char *parts[] = { "/proc/self/fdinfo/", tw_utoa((unsigned long)fd, digits) };
+	unsigned long klen = tw_strlen(key);
+	long got;
 
-	do
-		digits[d++] = (char)('0' + fd % 10);
-	while ((fd /= 10) && d < 11);
-	while (d)
-		path[n++] = digits[--d];
-	path[n] = 0;
-	if ((f = tw_rt_syscall(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0)) < 0)
+	tw_cat(path, sizeof(path), parts, 2);
+	if ((got = tw_read_file(path, buf, sizeof(buf))) <= 0)
 		return -1;
-	got = tw_rt_syscall(__NR_read, f, (long)buf, sizeof(buf) - 1, 0, 0, 0);
-	tw_rt_syscall(__NR_close, f, 0, 0, 0, 0, 0);
-	if (got <= 0)
-		return -1;
-	buf[got] = 0;
 	for (long i = 0; i + (long)klen < got; i++) {
 		if (tw_strncmp(buf + i, key, klen))
 			continue;
