@@ -103,6 +103,10 @@ is "$status" 0 "rm with one unknown name removes none"
 run_cmd "$TW" run -- /nonexistent/command
 is "$status" 127 "a missing command: status 127"
 like "$out" "cannot run '/nonexistent/command'" "a missing command: says which"
+run_cmd "$TW" run -- $'/nonexistent/a\nb'
+is "$(printf '%s\n' "$out" | grep -c .) $status" "1 127" \
+	"a missing command with a newline in its name: one line, the newline escaped"
+like "$out" "cannot run '/nonexistent/a\\\\nb'" "a missing command with a newline: named escaped"
 run_cmd "$TW" run -- /etc/passwd
 is "$status" 126 "a file that is not executable: status 126"
 is "$(stored)" "" "failed runs leave no namespace behind"

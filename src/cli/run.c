@@ -109,8 +109,8 @@ static int refuse_unreachable(const char *file)
 		return 0; /* execvp reports it */
 	if (!tw_exec_reachable(path, culprit, sizeof(culprit)))
 		return 0;
-	fprintf(stderr, "timewarp: cannot run '%s': %s is not an x86-64 program, and timewarp "
-		"cannot give it the namespace's clocks\n", file, culprit);
+	warn("cannot run '%s': %s is not an x86-64 program, and timewarp cannot give it the "
+	     "namespace's clocks", file, culprit);
 	return 1;
 }
 
@@ -154,6 +154,6 @@ int become_member(const struct tw_ns *ns, char **command)
 	exec_member(command, tw_ns_path(ns), lib, rt);
 	e = errno;
 	close(bridge);
-	fprintf(stderr, "timewarp: cannot run '%s': %s\n", command[0], strerror(e));
+	warn("cannot run '%s': %s", command[0], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }
