@@ -175,9 +175,14 @@ $(BUILD)/libtimewarp.so: $(call gobj,$(PRELOAD_SRC) $(CONTROL_SRC)) $(RUNTIME_OB
 	$(CC) $(BASE) $(GUEST_SAN) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
 		-o $@ $^ -ldl -lpthread
 
-$(BUILD)/tests/%: tests/unit/%.c $(CONTROL_LIB) $(CLI_RUNTIME) $(HEADERS)
+# The unit tests link the runtime's pure and host-side parts, and its finder
+# of the kernel's vDSO data.
+TEST_RUNTIME := $(CLI_RUNTIME) $(call hobj,src/runtime/vvar_find.c)
+# (an object only the tests' pattern rule names: kept, not an intermediate)
+.SECONDARY: $(call hobj,src/runtime/vvar_find.c)
+$(BUILD)/tests/%: tests/unit/%.c $(CONTROL_LIB) $(TEST_RUNTIME) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(HOST_SAN) -o $@ $< $(CLI_RUNTIME) $(CONTROL_LIB) -lpthread
+	$(CC) $(BASE) $(HOST_SAN) -o $@ $< $(TEST_RUNTIME) $(CONTROL_LIB) -lpthread
 
 # The engine must stand alone (DESIGN section 4): its objects linked on their own
 # need no symbol from outside and no load-time relocation.

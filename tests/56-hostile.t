@@ -115,6 +115,9 @@ else
 	uuid=$(id -u "$user")
 	out=$(unshare -m --propagation private bash -c '
 		tw=$1 uuid=$2
+		# the build may itself be under /tmp (a clone there): reached
+		# through a descriptor of its directory once /tmp is covered
+		exec 9<"${tw%/*}" && tw=/dev/fd/9/${tw##*/}
 		mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o ro tmpfs /run || exit 1
 		unset XDG_RUNTIME_DIR
 		setpriv --reuid=twtest2 --regid=twtest2 --clear-groups mkdir -m 700 /tmp/timewarp-0

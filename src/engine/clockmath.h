@@ -162,7 +162,7 @@ static inline __attribute__((always_inline)) int tw_ts_wild(int line, int64_t se
 static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t sec,
 			     uint64_t ns, uint64_t frac, unsigned shift, struct tw_ts *ts)
 {
-	int64_t d0, a_hi, w;
+	int64_t d0, a_hi, w, w0;
 	__int128 a;
 	uint64_t a_lo, ws, wn, t, n, r1;
 	int k;
@@ -184,7 +184,7 @@ static inline int tw_rate_ts(int line, struct tw_base b, uint64_t rate, uint64_t
 	ws = (uint64_t)w / 1000000000ULL; /* used only when w >= 0 */
 	wn = (uint64_t)w % 1000000000ULL;
 	/* before the anchor tw_scale rounds toward zero, not down: left to it */
-	if (__builtin_expect(d0 + (int64_t)ns < 0, 0))
+	if (__builtin_expect(__builtin_add_overflow(d0, (int64_t)ns, &w0) || w0 < 0, 0))
 		return 1;
 	/* t = floor((ns*R*2^shift + a_lo*2^shift + frac*R) / 2^(shift+32))
 	 *   = (ns*R + a_lo + ((frac*R) >> shift)) >> 32     (floor of a floor).

@@ -34,8 +34,13 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 	 * host serves; the ALARM ones may fail, and then fail here too) */
 	if (tw_vvar_serves(clockid) &&
 	    __builtin_expect(__atomic_load_n(&pg->copy[TW_HEAD_COPY(s)].rate, __ATOMIC_RELAXED) == 0,
-			     0))
+			     0)) {
+		/* no reading: a defined one, for a copy refilled meanwhile (its
+		 * map is thrown away when the head has moved) */
+		ts->sec = 0;
+		ts->nsec = 0;
 		return tw_call_map(pg, h, s, line, clockid, ts);
+	}
 	r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
 	if (__builtin_expect(r != 0, 0))
 		return r;
@@ -68,7 +73,7 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 		nsec = (int64_t)((uint64_t)ts->nsec + (uint64_t)off_nsec);
 		if (nsec >= 1000000000LL) {
 			nsec -= 1000000000LL;
-			sec++;
+			sec = (int64_t)((uint64_t)sec + 1);
 		}
 	}
 	/* out of the line's range (or a damaged offset): tw_call_map clamps */

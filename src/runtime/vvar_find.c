@@ -20,7 +20,7 @@ _Static_assert(sizeof(struct procmap_query) == 104, "the kernel's struct procmap
 #define PROCMAP_QUERY 0xc0686611UL /* _IOWR('f', 17, struct procmap_query) */
 
 /* Notes a mapping named `name` (`len` bytes) at `start`; 1 once [vvar] is
- * found (it lies below [vvar_vclock], so the vclock page, if any, is known). */
+ * found (walking down from the vDSO, [vvar_vclock] comes first). */
 static int note(struct tw_vvar_maps *v, const char *name, unsigned long len, uintptr_t start)
 {
 	if (len == 13 && !tw_memcmp(name, "[vvar_vclock]", 13))
@@ -93,6 +93,7 @@ void tw_find_vvar(const void *vdso, struct tw_vvar_maps *v)
 {
 	char buf[4096];
 	unsigned long have = 0;
+	int skip = 0;
 	long fd = tw_rt_syscall(__NR_openat, AT_FDCWD, (long)"/proc/self/maps",
 				O_RDONLY | O_CLOEXEC, 0, 0, 0);
 
@@ -101,6 +102,8 @@ void tw_find_vvar(const void *vdso, struct tw_vvar_maps *v)
 		return;
 	if (vdso && by_query(fd, vdso, v) == 0)
 		goto out;
+	/* the file, in address order: [vvar] first, then [vvar_vclock] if
+	 * there is one (the end of the file says there is none) */
 	for (;;) {
 		long n = tw_rt_syscall(__NR_read, fd, (long)(buf + have), (long)(sizeof(buf) - have),
 				       0, 0, 0);
@@ -113,16 +116,21 @@ void tw_find_vvar(const void *vdso, struct tw_vvar_maps *v)
 		for (i = 0; i < have; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if ((len = vvar_name(buf + start, i - start, &name)) &&
-			    note(v, name, len, hex(buf + start)))
-				goto out;
+			if (!skip && (len = vvar_name(buf + start, i - start, &name)))
+				note(v, name, len, hex(buf + start));
+			skip = 0;
 			start = i + 1;
+			if (v->vvar && v->vclock)
+				goto out;
 		}
-		/* keep the unfinished line; one longer than the buffer is not [vvar]'s */
+		/* keep the unfinished line; one longer than the buffer is not
+		 * [vvar]'s: its rest, up to its newline, is skipped */
 		have -= start;
 		tw_memcpy(buf, buf + start, have);
-		if (have == sizeof(buf))
+		if (have == sizeof(buf)) {
 			have = 0;
+			skip = 1;
+		}
 	}
 out:
 	tw_rt_syscall(__NR_close, fd, 0, 0, 0, 0, 0);

@@ -10,12 +10,15 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "hyperv.h"
+#include "maps.h"
 #include "pvclock.h"
+#include "runtime.h"
 #include "tap.h"
 #include "tsc.h"
 #include "vvar.h"
@@ -270,8 +273,28 @@ static void test_torn(void)
 	tap_diag("%lu Hyper-V readings found the page invalid (sequence 0) and gave up", invalid);
 }
 
+/* Where a member's runtime finds the kernel's vDSO data (vvar_find.c), by the
+ * PROCMAP_QUERY ioctl and by scanning /proc/self/maps, against the maps as
+ * stdio reads them: [vvar] and, on kernels with one, [vvar_vclock] above it. */
+static void test_find_vvar(void)
+{
+	const void *vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+	const void *vvar = find_mapping("[vvar]"), *vclock = find_mapping("[vvar_vclock]");
+	struct tw_vvar_maps q, f;
+
+	tw_find_vvar(vdso, &q);
+	tw_find_vvar(NULL, &f); /* no vDSO to start from: the file is scanned */
+	tap_ok(q.vvar == vvar && q.vclock == vclock,
+	       "the runtime finds [vvar] %p and [vvar_vclock] %p from the vDSO (%p, %p)", vvar,
+	       vclock, q.vvar, q.vclock);
+	tap_ok(f.vvar == vvar && f.vclock == vclock,
+	       "the runtime finds [vvar] %p and [vvar_vclock] %p in the maps file (%p, %p)", vvar,
+	       vclock, f.vvar, f.vclock);
+}
+
 int main(void)
 {
+	test_find_vvar();
 	if (!tw_tsc_has_rdtscp()) {
 		tap_skip("this CPU has no RDTSCP");
 		return tap_done();
