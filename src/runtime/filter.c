@@ -168,7 +168,7 @@ static const int i386_time[] = {
 /* A filter being written: instructions, and labels whose positions the long
  * jumps to them are fixed up with at the end (conditional jumps reach 255
  * instructions at most; BPF_JA reaches any). */
-enum label { L_I386, L_REFUSE, L_BLOCK0 };
+enum label { L_I386, L_REFUSE, L_GATE, L_BLOCK0 };
 #define NLABELS (L_BLOCK0 + NTRAPPED)
 
 struct prog {
@@ -177,7 +177,7 @@ struct prog {
 	unsigned at[NLABELS];
 	struct {
 		unsigned insn, label;
-	} fix[2 + NTRAPPED + NI386];
+	} fix[3 + 2 * NTRAPPED + NI386];
 	unsigned nfix;
 };
 
@@ -265,8 +265,17 @@ static void test(struct prog *p, const struct test_ *t, unsigned fail)
 	}
 }
 
-/* One trapped call: let through when one of its conjunctions holds, or when
- * it is the runtime's own (made from the gate); else trapped. */
+/* Whether a trapped call's arguments never let it through. */
+static int always(const struct trapped *t)
+{
+	for (unsigned c = 0; c < 2; c++)
+		if (test_len(&t->allow[c][0]) + test_len(&t->allow[c][1]))
+			return 0;
+	return 1;
+}
+
+/* One trapped call: let through when one of its conjunctions holds, or else
+ * on to the gate's test (L_GATE), which every trapped call shares. */
 static void block(struct prog *p, const struct trapped *t)
 {
 	if (t->refuse) {
@@ -285,12 +294,7 @@ static void block(struct prog *p, const struct trapped *t)
 		test(p, &a[1], 1);
 		RET(p, SECCOMP_RET_ALLOW);
 	}
-	LD(p, OFF_IP_HI);
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
-	LD(p, OFF_IP_LO);
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, (unsigned)tw_gate_ip(), 0, 1);
-	RET(p, SECCOMP_RET_ALLOW);
-	RET(p, SECCOMP_RET_TRAP | TW_TRAP_DATA);
+	jump(p, L_GATE);
 }
 
 long tw_filter_build(struct sock_filter *f, unsigned max)
@@ -306,14 +310,27 @@ long tw_filter_build(struct sock_filter *f, unsigned max)
 	jump(&p, L_REFUSE);
 	/* the dispatch on the number alone (what the kernel's cache needs) */
 	for (i = 0; i < NTRAPPED; i++) {
+		int straight = always(&trapped[i]) && !trapped[i].refuse;
+
 		ONLY_IF_EQ(&p, (unsigned)trapped[i].nr);
-		jump(&p, L_BLOCK0 + i);
+		jump(&p, straight ? L_GATE : L_BLOCK0 + i);
 	}
 	RET(&p, SECCOMP_RET_ALLOW);
 	for (i = 0; i < NTRAPPED; i++) {
+		if (always(&trapped[i]) && !trapped[i].refuse)
+			continue;
 		here(&p, L_BLOCK0 + i);
 		block(&p, &trapped[i]);
 	}
+	/* a trapped call is let through when it is the runtime's own, made
+	 * from the gate (gate.c); else trapped */
+	here(&p, L_GATE);
+	LD(&p, OFF_IP_HI);
+	emit(&p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
+	LD(&p, OFF_IP_LO);
+	emit(&p, BPF_JMP | BPF_JEQ | BPF_K, (unsigned)tw_gate_ip(), 0, 1);
+	RET(&p, SECCOMP_RET_ALLOW);
+	RET(&p, SECCOMP_RET_TRAP | TW_TRAP_DATA);
 	/* i386: its time calls refused, the rest let through */
 	here(&p, L_I386);
 	LD(&p, OFF_NR);
