@@ -30,9 +30,7 @@ long tw_host_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts)
 	 * it does not serve. */
 	if (h->vvar && !tw_vvar_gettime(h->vvar, clockid, ts))
 		return 0;
-	if (h->clock_gettime)
-		return h->clock_gettime(clockid, ts);
-	return tw_sys_clock_gettime(h, clockid, ts);
+	return tw_host_call(h, clockid, ts);
 }
 
 /* The host clock read for each line (the COARSE and ALARM variants are read by

@@ -145,6 +145,12 @@ static inline long tw_host_syscall(const struct tw_host *h, long nr, long a, lon
 	return h->syscall ? h->syscall(nr, a, b, c, d, e, f) : tw_syscall6(nr, a, b, c, d, e, f);
 }
 long tw_sys_clock_gettime(const struct tw_host *h, long clockid, struct tw_ts *ts);
+/* Host time through the host vDSO's entry point, or the system call where
+ * there is no vDSO. */
+static inline long tw_host_call(const struct tw_host *h, long clockid, struct tw_ts *ts)
+{
+	return h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
+}
 
 static inline int64_t tw_ts_ns(const struct tw_ts *ts)
 {

@@ -65,7 +65,7 @@ long tw_call_map(const struct tw_page *pg, const struct tw_host *h, uint32_t s, 
 		s = tw_head(pg);
 		if (tw_vvar_serves(clockid) && TW_LOAD(tw_copy_of(pg, s)->rate) == 0)
 			continue; /* frozen: no host time needed */
-		r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
+		r = tw_host_call(h, clockid, ts);
 		if (r)
 			return r;
 	}

@@ -41,7 +41,7 @@ tw_call(const struct tw_page *pg, const struct tw_host *h, int line, long clocki
 		ts->nsec = 0;
 		return tw_call_map(pg, h, s, line, clockid, ts);
 	}
-	r = h->clock_gettime ? h->clock_gettime(clockid, ts) : tw_sys_clock_gettime(h, clockid, ts);
+	r = tw_host_call(h, clockid, ts);
 	if (__builtin_expect(r != 0, 0))
 		return r;
 	/* the copy's address made again after the call rather than kept across

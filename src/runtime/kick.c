@@ -22,7 +22,6 @@
  * not its own (each slot says which process took it); the child takes them as
  * free. */
 #include <asm/unistd.h>
-#include <linux/mman.h>
 
 #include "wait.h"
 
@@ -56,21 +55,16 @@ static struct chunk **first(void)
 	return (struct chunk **)&tw_rt()->slots;
 }
 
-static int32_t self_pid(void)
-{
-	return (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
-}
-
 int tw_kick_taken(const struct tw_siginfo *si)
 {
 	return si->code == SI_QUEUE_CODE && si->u.rt.value == KICK_VALUE &&
-	       si->u.rt.pid == self_pid();
+	       si->u.rt.pid == tw_getpid();
 }
 
 /* A slot free for this process, or a new chunk's first. */
 static struct tw_slot *find(int32_t pid)
 {
-	struct chunk **link = first(), *c, *fresh;
+	struct chunk **link = first(), *c;
 
 	for (;;) {
 		while ((c = __atomic_load_n(link, __ATOMIC_ACQUIRE))) {
@@ -88,20 +82,14 @@ static struct tw_slot *find(int32_t pid)
 			}
 			link = &c->next;
 		}
-		fresh = (struct chunk *)tw_rt_syscall(__NR_mmap, 0, CHUNK_BYTES, PROT_READ | PROT_WRITE,
-						      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if ((long)fresh < 0 && (long)fresh > -4096)
+		if (tw_chunk_append((void **)link, CHUNK_BYTES))
 			return 0;
-		c = 0;
-		if (!__atomic_compare_exchange_n(link, &c, fresh, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE))
-			tw_rt_syscall(__NR_munmap, (long)fresh, CHUNK_BYTES, 0, 0, 0, 0);
 	}
 }
 
 struct tw_slot *tw_slot_take(uint32_t head)
 {
-	int32_t pid = self_pid();
+	int32_t pid = tw_getpid();
 	struct tw_slot *s;
 
 	if (tw_watcher_start(head) || !(s = find(pid)))
@@ -167,7 +155,7 @@ static void send(int32_t pid, const struct tw_slot *s)
 
 int tw_kick_waits(uint32_t head, int fresh)
 {
-	int32_t pid = self_pid();
+	int32_t pid = tw_getpid();
 	int most = -1;
 
 	for (struct chunk *c = *first(); c; c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE))

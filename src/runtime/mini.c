@@ -3,6 +3,7 @@
 #include <asm/unistd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mman.h>
 
 #include "runtime.h"
 
@@ -118,6 +119,25 @@ void tw_say(const char *what, const char *why)
 	}
 	buf[n] = 0;
 	put(buf);
+}
+
+int32_t tw_getpid(void)
+{
+	return (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+int tw_chunk_append(void **link, unsigned long bytes)
+{
+	long fresh = tw_rt_syscall(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *none = 0;
+
+	if (fresh < 0 && fresh > -4096)
+		return -1;
+	if (!__atomic_compare_exchange_n(link, &none, (void *)fresh, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		tw_rt_syscall(__NR_munmap, fresh, (long)bytes, 0, 0, 0, 0);
+	return 0;
 }
 
 long tw_read_file(const char *path, char *buf, unsigned long size)

@@ -156,6 +156,13 @@ int tw_memcmp(const void *a, const void *b, unsigned long n);
 char *tw_utoa(unsigned long v, char buf[24]);
 /* The n strings of `parts` one after the other in buf (cut to its size). */
 char *tw_cat(char *buf, unsigned long size, const char *const *parts, unsigned n);
+/* This process's id. */
+int32_t tw_getpid(void);
+/* Links a new zeroed, mapped chunk of `bytes` at *link, the `next` field
+ * (null) of a lock-free list's last chunk, unless another thread linked one
+ * there first (then this one is unmapped); either way the caller walks on
+ * from *link.  0, or -1 when there is no memory for it. */
+int tw_chunk_append(void **link, unsigned long bytes);
 /* A small file (of /proc) read whole into buf (size bytes), NUL-terminated:
  * its length, or -errno. */
 long tw_read_file(const char *path, char *buf, unsigned long size);

@@ -331,7 +331,7 @@ void tw_rt_start(long *sp)
 		host_vdso = 0;
 	tw_memcpy(rt->page_path, path, n + 1);
 	tw_exec_record(s.envp);
-	rt->pid = (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
+	rt->pid = tw_getpid();
 	rt->page = join(rt, path);
 	close_bridges(rt);
 	watch_for_truncation();

@@ -25,7 +25,6 @@
 #include <asm/unistd.h>
 #include <errno.h>
 #include <linux/fcntl.h>
-#include <linux/mman.h>
 
 #include "read.h"
 #include "wait.h"
@@ -68,11 +67,6 @@ struct itimerval_k {
 	struct tw_tv interval, value;
 };
 
-static int32_t self_pid(void)
-{
-	return (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
-}
-
 /* ---- records ------------------------------------------------------------- */
 
 static void lock(struct rec *r)
@@ -95,8 +89,8 @@ static void unlock(struct rec *r)
  * none (or no memory for one). */
 static struct rec *find(enum kind kind, int32_t id, int make)
 {
-	struct chunk **link = (struct chunk **)&tw_rt()->timers, *c, *fresh;
-	int32_t pid = self_pid();
+	struct chunk **link = (struct chunk **)&tw_rt()->timers, *c;
+	int32_t pid = tw_getpid();
 	struct rec *spare = 0;
 
 	for (;;) {
@@ -138,14 +132,8 @@ static struct rec *find(enum kind kind, int32_t id, int make)
 			link = (struct chunk **)&tw_rt()->timers;
 			continue;
 		}
-		fresh = (struct chunk *)tw_rt_syscall(__NR_mmap, 0, CHUNK_BYTES, PROT_READ | PROT_WRITE,
-						      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if ((long)fresh < 0 && (long)fresh > -4096)
+		if (tw_chunk_append((void **)link, CHUNK_BYTES))
 			return 0;
-		c = 0;
-		if (!__atomic_compare_exchange_n(link, &c, fresh, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE))
-			tw_rt_syscall(__NR_munmap, (long)fresh, CHUNK_BYTES, 0, 0, 0, 0);
 		link = (struct chunk **)&tw_rt()->timers;
 	}
 }
@@ -378,7 +366,7 @@ static void rearm(struct rec *r, const struct tw_params *now)
 
 void tw_timers_rearm(void)
 {
-	int32_t pid = self_pid();
+	int32_t pid = tw_getpid();
 	struct tw_params now;
 
 	tw_read_params(tw_rt()->page, &now);

@@ -87,7 +87,7 @@ static void watch(void *arg)
 long tw_watcher_start(uint32_t head)
 {
 	struct tw_rt *rt = tw_rt();
-	int32_t pid = (int32_t)tw_rt_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
+	int32_t pid = tw_getpid();
 	int32_t cur = __atomic_load_n(&rt->watcher_pid, __ATOMIC_ACQUIRE);
 	uint64_t all = ~0ULL, old;
 	long stack, tid;
